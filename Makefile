@@ -1,0 +1,63 @@
+# impactchat - the two commands a newcomer needs are `make run` and `make test`.
+# Both install missing Debian packages first (scripts/install-deps.sh).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+IC_WERROR  ?= OFF
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIC_WERROR=$(IC_WERROR)
+
+.PHONY: all deps build build-asan build-fuzz run test test-unit test-asan test-fuzz \
+        check-banned check-format format bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIC_SANITIZE=ON -DIC_WERROR=$(IC_WERROR) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+build-fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIC_FUZZ=ON -DIC_SANITIZE=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_webhook
+
+# Starts impactchat on SQLite with the WhatsApp simulator (Ctrl-C stops both).
+run: build
+	@scripts/run-sandbox.sh
+
+# The whole suite: static checks, unit + conformance + end-to-end tests on the
+# normal build and again under ASan+UBSan, then a short fuzzing run.
+test: check-banned check-format build build-asan test-unit test-asan test-fuzz
+	@echo "make test: all passed"
+
+test-unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j$(JOBS) -E '^bench'
+
+test-fuzz: build-fuzz
+	@scripts/fuzz-short.sh $(FUZZ_BUILD)
+
+check-banned:
+	@scripts/check-banned.sh
+
+check-format:
+	@scripts/check-format.sh
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+bench: build
+	@bench/run-all.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages impactchat needs to build, run and test, when
+# any is missing. Runs apt-get as root, or through sudo. Safe to run often:
+# it does nothing when everything is there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang clang-format
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  libsodium-dev libcmocka-dev sqlite3 python3 curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing Debian packages: ${missing[*]}"
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "error: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
