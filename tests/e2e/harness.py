@@ -1,0 +1,205 @@
+"""Shared set-up for the end-to-end tests: real impactchat and wa-sim
+binaries on loopback, a real SQLite file, driven over HTTP.
+
+Environment (set by ctest): IC_BIN_DIR (the build folder with impactchat and
+wa-sim), IC_TEST_TMP (scratch space). Only the Python standard library.
+"""
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("IC_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+TMP = os.environ.get("IC_TEST_TMP", "/tmp")
+PHONE_ID = "100000000000001"
+ACCESS_TOKEN = "e2e-access-token"
+APP_SECRET = "e2e-app-secret"
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    """Returns (status, parsed JSON or raw text, headers). Never raises for HTTP errors."""
+    data = body
+    if isinstance(body, (dict, list)):
+        data = json.dumps(body).encode()
+    elif isinstance(body, str):
+        data = body.encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, hdrs = r.read(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, hdrs = e.read(), e.code, e.headers
+    try:
+        return status, json.loads(raw), hdrs
+    except ValueError:
+        return status, raw.decode(errors="replace"), hdrs
+
+
+def sign(body_bytes, secret=APP_SECRET):
+    return "sha256=" + hmac.new(secret.encode(), body_bytes, hashlib.sha256).hexdigest()
+
+
+def wait_for_line(proc, pattern, timeout=20):
+    """Reads proc's stdout until a line matches pattern; returns the match."""
+    deadline = time.time() + timeout
+    rx = re.compile(pattern)
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                raise RuntimeError("process exited with %s before printing %r" % (proc.returncode, pattern))
+            continue
+        m = rx.search(line)
+        if m:
+            return m
+    raise RuntimeError("timed out waiting for %r" % pattern)
+
+
+def wait_until(fn, timeout=20, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class Sandbox:
+    """A workspace with a token and a channel, impactchat serving it and
+    wa-sim standing in for Meta. Use as a context manager."""
+
+    def __init__(self, sim_args=(), serve_args=(), start_sim=True):
+        self.dir = tempfile.mkdtemp(prefix="e2e-", dir=_ensure(TMP))
+        self.db = os.path.join(self.dir, "ic.db")
+        self.sim_args = list(sim_args)
+        self.serve_args = list(serve_args)
+        self.start_sim = start_sim
+        self.sim = self.ic = None
+        self.logs = []
+
+    # -- set-up -----------------------------------------------------------
+    def cli(self, *args, stdin=None, env=None, check=True):
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.run([os.path.join(BIN, "impactchat")] + list(args) + ["--db", self.db],
+                           input=stdin, capture_output=True, text=True, env=e, timeout=60)
+        if check and p.returncode != 0:
+            raise RuntimeError("impactchat %s failed: %s" % (" ".join(args), p.stderr))
+        return p
+
+    def __enter__(self):
+        out = self.cli("workspace", "create", "E2E").stdout
+        self.ws = int(re.search(r"workspace (\d+) created", out).group(1))
+        self.token = self.cli("token", "create", "--workspace", str(self.ws), "--name", "e2e").stdout.strip()
+        # wa-sim first (on a free port), so the channel can point at it.
+        if self.start_sim:
+            self.start_wa_sim()
+        graph = "http://127.0.0.1:%d/v21.0" % (self.sim_port if self.start_sim else 9)
+        out = self.cli("channel", "add", "--workspace", str(self.ws), "--phone-number-id", PHONE_ID,
+                       "--graph-url", graph, "--verify-token", "e2e-verify",
+                       env={"IC_ACCESS_TOKEN": ACCESS_TOKEN, "IC_APP_SECRET": APP_SECRET}).stdout
+        self.channel_uuid = re.search(r"/webhooks/whatsapp/(\S+)", out).group(1)
+        self.start_impactchat()
+        if self.start_sim:
+            self.register_number()
+        return self
+
+    def start_wa_sim(self):
+        log = open(os.path.join(self.dir, "wa-sim.log"), "w")
+        self.logs.append(log)
+        # The webhook URL is registered once impactchat's port is known.
+        self.sim = subprocess.Popen([os.path.join(BIN, "wa-sim"), "--port", "0"] + self.sim_args,
+                                    stdout=subprocess.PIPE, stderr=log, text=True)
+        m = wait_for_line(self.sim, r"listening on http://127\.0\.0\.1:(\d+)")
+        self.sim_port = int(m.group(1))
+        self.sim_url = "http://127.0.0.1:%d" % self.sim_port
+
+    def start_impactchat(self, port=None):
+        log = open(os.path.join(self.dir, "impactchat.log"), "a")
+        self.logs.append(log)
+        port = self.ic_port if port is None and getattr(self, "ic_port", None) else (port or 0)
+        self.ic = subprocess.Popen([os.path.join(BIN, "impactchat"), "serve", "--db", self.db,
+                                    "--port", str(port), "--media-dir", os.path.join(self.dir, "media")]
+                                   + self.serve_args,
+                                   stdout=subprocess.PIPE, stderr=log, text=True)
+        m = wait_for_line(self.ic, r"listening on http://127\.0\.0\.1:(\d+)")
+        self.ic_port = int(m.group(1))
+        self.url = "http://127.0.0.1:%d" % self.ic_port
+        self.webhook_url = "%s/webhooks/whatsapp/%s" % (self.url, self.channel_uuid)
+
+    def register_number(self, **extra):
+        body = {"phone_number_id": PHONE_ID, "access_token": ACCESS_TOKEN,
+                "app_secret": APP_SECRET, "webhook_url": self.webhook_url}
+        body.update(extra)
+        st, js, _ = http("POST", self.sim_url + "/sim/numbers", body)
+        assert st == 200, (st, js)
+
+    def __exit__(self, *exc):
+        for p in (self.ic, self.sim):
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for f in self.logs:
+            f.close()
+        if exc[0] is None and not os.environ.get("IC_KEEP_TMP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print("kept test files in", self.dir)
+        return False
+
+    # -- helpers --------------------------------------------------------
+    def api(self, method, path, body=None):
+        return http(method, self.url + path, body, {"Authorization": "Bearer " + self.token,
+                                                    "Content-Type": "application/json"})
+
+    def person_sends(self, wa_id, msg):
+        st, js, _ = http("POST", "%s/sim/people/%s/send" % (self.sim_url, wa_id), msg)
+        assert st == 200, (st, js)
+        return js
+
+    def post_webhook(self, body_bytes, signature=None):
+        headers = {"Content-Type": "application/json",
+                   "X-Hub-Signature-256": signature if signature is not None else sign(body_bytes)}
+        return http("POST", self.webhook_url, body_bytes, headers)
+
+    def sql(self, query, *args):
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            return con.execute(query, args).fetchall()
+        finally:
+            con.close()
+
+    def sim_stats(self):
+        return http("GET", self.sim_url + "/sim/stats")[1]
+
+
+def _ensure(d):
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def text_webhook(wamid, wa_id="27820001111", body="hello", ts=None, name="Thandi"):
+    """A Meta-shaped inbound text webhook body (bytes)."""
+    ts = ts or int(time.time())
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001", "phone_number_id": PHONE_ID},
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": str(ts), "type": "text",
+                          "text": {"body": body}}]}}]}]}).encode()
