@@ -1,0 +1,100 @@
+/* sender.h - the one thread that sends outbound messages to the Graph API.
+ *
+ * The sender keeps each channel's pending outbox in memory (jobs/outbox.h),
+ * loaded from the store at start and fed by ic_sender_notify after each
+ * commit. It paces every channel (wa/pacing.h), marks each message "sending"
+ * through the writer and issues its request only once that mark is durable,
+ * then records the outcome: "sent" with Meta's id, "failed" with the code and
+ * reason, "queued" again for a retry (it stays first in its person's queue),
+ * or "unknown" when the request may have reached Meta but no answer came
+ * (never resent blindly: the status webhook's biz_opaque_callback_data, our
+ * message id, reconciles it). Free-form messages outside the 24-hour window
+ * fail with 131047 without a request. See docs/internals/sending.md.
+ *
+ * One thread owns a libcurl multi handle (keep-alive, a bounded number of
+ * connections per host); every function here may be called from any thread.
+ */
+#ifndef IC_WA_SENDER_H
+#define IC_WA_SENDER_H
+
+#include "base/err.h"
+#include "store/store.h"
+
+#include <stdint.h>
+
+typedef struct ic_sender ic_sender;
+
+/* Counters since start. (A struct tag without a typedef: the function that
+ * fills it is called ic_sender_stats.) */
+struct ic_sender_stats {
+    uint64_t sent;             /* messages accepted by Meta ("sent") */
+    uint64_t retried;          /* retries scheduled (any cause) */
+    uint64_t failed;           /* messages marked "failed" */
+    uint64_t unknown;          /* messages marked "unknown" */
+    uint64_t requests;         /* HTTP requests issued */
+    uint64_t throttled_130429; /* channel throughput answers (130429 and kin) */
+    uint64_t pair_limited;     /* 131056 answers */
+    uint64_t window_closed;    /* failed without a request: 24-hour window */
+    uint64_t overflowed;       /* notifications beyond the in-memory cap (they stay
+                                  queued in the database and are reloaded) */
+    uint64_t in_flight;        /* requests out now */
+    uint64_t queued;           /* messages held in memory now (all channels) */
+    uint64_t cpu_us;           /* CPU time used by the sender thread */
+};
+
+/* Optional tunables (ic_sender_start uses the defaults). */
+typedef struct ic_sender_options {
+    int max_conns;            /* connections per host and requests in flight: 64 */
+    long connect_timeout_ms;  /* 10,000 */
+    long request_timeout_ms;  /* whole request: 30,000 */
+    int max_attempts;         /* retries before a message fails for good: 10 */
+    int stop_grace_ms;        /* ic_sender_stop waits this long for answers: 10,000 */
+    size_t outbox_cap;        /* messages held in memory per channel: 500,000 */
+    int64_t window_margin_us; /* pacing window margin (pacing.h): 12 ms */
+    int pair_burst;           /* pair limit burst: 6 */
+    int64_t pair_interval_us; /* pair limit interval: 6 s */
+    int64_t retry_base_us;    /* first retry: 1 s */
+} ic_sender_options;
+
+/* Fills *o with the defaults; the environment may override them for operators
+ * and benchmarks: IC_SENDER_MAX_CONNS, IC_SENDER_MARGIN_MS, IC_SENDER_PAIR_BURST,
+ * IC_SENDER_PAIR_INTERVAL_MS, IC_SENDER_RETRY_BASE_MS. */
+void ic_sender_options_default(ic_sender_options *o);
+
+/* Loads every channel (ic_store_channels_all) and each channel's outbox
+ * (ic_store_outbox_load: "queued" ones, and "sending" ones, which the store
+ * turns into "unknown" and which are therefore not sent again), then starts
+ * the sender thread. db and w are borrowed and must outlive the sender (stop
+ * the sender before the writer). default_graph_url (copied) is used for
+ * channels without their own graph_url, e.g.
+ * "https://graph.facebook.com/v21.0". On error *out is NULL and em says why.
+ * Call from one thread, once per sender. */
+ic_err ic_sender_start(ic_db *db, ic_writer *w, const char *default_graph_url, ic_sender **out,
+                       ic_errmsg *em);
+
+/* Like ic_sender_start with explicit options (NULL means the defaults). */
+ic_err ic_sender_start_opts(ic_db *db, ic_writer *w, const char *default_graph_url,
+                            const ic_sender_options *opts, ic_sender **out, ic_errmsg *em);
+
+/* Tells the sender that outbound message m was committed as "queued". Copies
+ * what it needs (ids, lane, type), never blocks on I/O (a short mutex), and
+ * wakes the sender thread. Meant for a writer job's done callback. Messages
+ * that are not outbound or whose channel is unknown are ignored (logged).
+ * s may be NULL (nothing happens). Thread-safe. */
+void ic_sender_notify(ic_sender *s, const ic_message *m);
+
+/* Tells the sender that channel ch was created (or changed) at run time; the
+ * sender copies it, secrets included. s may be NULL. Thread-safe. */
+void ic_sender_channel_added(ic_sender *s, const ic_channel *ch);
+
+/* Stops taking new work, waits up to stop_grace_ms for the requests in
+ * flight, records every outcome through the writer (aborted requests become
+ * "unknown"; picked messages whose request never left go back to "queued"),
+ * waits for those writes, stops the thread and frees s. The writer must still
+ * be running. s may be NULL. Not concurrent with other calls on s. */
+void ic_sender_stop(ic_sender *s);
+
+/* Copies the counters into *out (all zero when s is NULL). Thread-safe. */
+void ic_sender_stats(ic_sender *s, struct ic_sender_stats *out);
+
+#endif
