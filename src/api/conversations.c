@@ -1,0 +1,173 @@
+/* conversations.c - GET /api/v1/conversations, GET /api/v1/conversations/{id},
+ * GET /api/v1/conversations/{id}/messages and POST
+ * /api/v1/conversations/{id}/read (blue ticks for the person). */
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/json_in.h"
+
+#include "base/alloc.h"
+
+#include <string.h>
+
+/* How many messages the read endpoint looks back for the person's last one. */
+#define READ_SCAN_MAX 500
+
+static void list_conversations(ic_req *r, void *arg)
+{
+    ic_app *app = arg;
+    int64_t ws = 0, cursor = 0, next = 0;
+    int limit = 0;
+    json_t *items = NULL;
+    ic_errmsg em = {{0}};
+    if (ic_api_auth(r, app, &ws) != IC_OK)
+        return;
+    ic_err e = ic_api_page(r, &limit, &cursor, &em);
+    if (e != IC_OK)
+        goto fail;
+    const char *status = ic_req_query(r, "status");
+    if (status && strcmp(status, "open") != 0 && strcmp(status, "closed") != 0) {
+        e = ic_errf(&em, IC_ERR_INVALID, "status must be \"open\" or \"closed\"");
+        goto fail;
+    }
+    e = ic_store_conversations_list(ic_db_thread_conn(app->db), ws, status, cursor, limit, &items,
+                                    &next);
+    if (e != IC_OK)
+        goto fail;
+    ic_req_respond_json(r, 200, ic_api_list_json(items, next));
+    return;
+fail:
+    ic_api_fail(r, e, &em);
+}
+
+static void get_conversation(ic_req *r, void *arg)
+{
+    ic_app *app = arg;
+    int64_t ws = 0, id = 0;
+    json_t *conv = NULL;
+    if (ic_api_auth(r, app, &ws) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
+        (e = ic_store_conversation_get(ic_db_thread_conn(app->db), ws, id, &conv)) != IC_OK) {
+        ic_api_fail(r, e, NULL);
+        return;
+    }
+    ic_req_respond_json(r, 200, conv);
+}
+
+static void list_messages(ic_req *r, void *arg)
+{
+    ic_app *app = arg;
+    int64_t ws = 0, id = 0, cursor = 0, next = 0;
+    int limit = 0;
+    json_t *items = NULL, *conv = NULL;
+    ic_errmsg em = {{0}};
+    if (ic_api_auth(r, app, &ws) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
+        goto fail;
+    if ((e = ic_api_page(r, &limit, &cursor, &em)) != IC_OK)
+        goto fail;
+    ic_conn *c = ic_db_thread_conn(app->db);
+    /* An empty list must not hide that the conversation is not ours. */
+    if ((e = ic_store_conversation_get(c, ws, id, &conv)) != IC_OK)
+        goto fail;
+    if ((e = ic_store_messages_list(c, ws, id, cursor, limit, &items, &next)) != IC_OK)
+        goto fail;
+    json_decref(conv);
+    ic_req_respond_json(r, 200, ic_api_list_json(items, next));
+    return;
+fail:
+    json_decref(conv);
+    ic_api_fail(r, e, &em);
+}
+
+/* True when item is a message the person sent us, with Meta's id. */
+static const char *inbound_wamid(const json_t *item)
+{
+    const char *dir = json_string_value(json_object_get(item, "direction"));
+    if (!dir || (strcmp(dir, "in") != 0 && strcmp(dir, "inbound") != 0))
+        return NULL;
+    return json_string_value(json_object_get(item, "wa_id"));
+}
+
+/* Finds the wamid of the newest inbound message of conversation id. */
+static ic_err last_inbound_wamid(ic_conn *c, int64_t ws, int64_t id, char **out)
+{
+    int64_t cursor = 0, next = 0;
+    int seen = 0;
+    ic_err e = IC_OK;
+    *out = NULL;
+    while (!*out && seen < READ_SCAN_MAX) {
+        json_t *items = NULL;
+        e = ic_store_messages_list(c, ws, id, cursor, IC_API_LIMIT_MAX, &items, &next);
+        if (e != IC_OK)
+            return e;
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item)
+        {
+            const char *w = inbound_wamid(item);
+            if (w) {
+                *out = ic_strdup(w);
+                break;
+            }
+        }
+        seen += (int)json_array_size(items);
+        json_decref(items);
+        if (next == 0)
+            break;
+        cursor = next;
+    }
+    return IC_OK;
+}
+
+static void mark_read(ic_req *r, void *arg)
+{
+    ic_app *app = arg;
+    int64_t ws = 0, id = 0, contact = 0, channel = 0;
+    char *to = NULL, *wamid = NULL;
+    json_t *msg = NULL;
+    ic_errmsg em = {{0}};
+    if (ic_api_auth(r, app, &ws) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
+        goto fail;
+    ic_conn *c = ic_db_thread_conn(app->db);
+    if ((e = ic_store_conversation_parties(c, ws, id, &contact, &channel)) != IC_OK ||
+        (e = ic_api_contact_wa_id(c, ws, contact, &to)) != IC_OK ||
+        (e = last_inbound_wamid(c, ws, id, &wamid)) != IC_OK)
+        goto fail;
+    if (!wamid) {
+        ic_req_error(r, 422, "invalid",
+                     "this conversation has no message from the person to mark as read");
+        goto out;
+    }
+    msg = json_pack("{s:s, s:s}", "type", "read", "message_id", wamid);
+    ic_api_send s = {.ws = ws,
+                     .channel_id = channel,
+                     .contact_id = contact,
+                     .conv_id = id,
+                     .to = to,
+                     .msg = msg,
+                     .lane = IC_LANE_REPLY};
+    ic_api_send_submit(r, app, &s);
+    goto out;
+fail:
+    ic_api_fail(r, e, &em);
+out:
+    json_decref(msg);
+    ic_free(to);
+    ic_free(wamid);
+}
+
+void ic_api_conversations_routes(ic_http *h, ic_app *app)
+{
+    ic_http_route(h, "GET", "/api/v1/conversations", 0, list_conversations, app);
+    ic_http_route(h, "GET", "/api/v1/conversations/{id}", 0, get_conversation, app);
+    ic_http_route(h, "GET", "/api/v1/conversations/{id}/messages", 0, list_messages, app);
+    /* The read endpoint takes no body; a small bound is plenty. */
+    ic_http_route(h, "POST", "/api/v1/conversations/{id}/read", 1024, mark_read, app);
+}
