@@ -32,7 +32,8 @@ static void list_contacts(ic_req *r, void *arg)
     const char *search = ic_req_query(r, "search");
     if (search && !*search)
         search = NULL;
-    if (search && (ic_utf8_len(search) > SEARCH_MAX_CHARS || strlen(search) > 2 * SEARCH_MAX_CHARS)) {
+    if (search &&
+        (ic_utf8_len(search) > SEARCH_MAX_CHARS || strlen(search) > 2 * SEARCH_MAX_CHARS)) {
         e = ic_errf(&em, IC_ERR_INVALID, "search must be at most %d characters", SEARCH_MAX_CHARS);
         goto fail;
     }
