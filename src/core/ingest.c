@@ -43,6 +43,23 @@ static ic_err store_ignored(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
     return e;
 }
 
+/* Keeps the first of content's errors[] as a channel error. */
+static ic_err store_first_error(ic_conn *tx, int64_t ws, int64_t ch, const json_t *content,
+                                int code, const char *title, const char *raw, ic_ingest_counts *out)
+{
+    json_t *first = json_array_get(json_object_get(content, "errors"), 0);
+    if (!code)
+        code = (int)json_integer_value(json_object_get(first, "code"));
+    if (!title)
+        title = json_string_value(json_object_get(first, "title"));
+    const char *details = json_string_value(json_object_get(first, "details"));
+    ic_err e =
+        ic_store_channel_error_insert(tx, ws, ch, code, title ? title : "error", details, raw);
+    if (e == IC_OK)
+        out->errors++;
+    return e;
+}
+
 static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_event *ev,
                             const char *raw, ic_ingest_counts *out)
 {
@@ -85,6 +102,12 @@ static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
         return IC_OK;
     }
     out->messages++;
+    /* An unsupported message carries Meta's reason: the operator sees it. */
+    if (json_array_size(json_object_get(ev->content, "errors")) > 0) {
+        e = store_first_error(tx, ws, ch, ev->content, 0, NULL, raw, out);
+        if (e != IC_OK)
+            return e;
+    }
     if (!ev->media_id)
         return IC_OK;
 
@@ -121,13 +144,7 @@ static ic_err apply_status(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_even
 static ic_err apply_error(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_event *ev,
                           const char *raw, ic_ingest_counts *out)
 {
-    json_t *first = json_array_get(json_object_get(ev->content, "errors"), 0);
-    const char *details = json_string_value(json_object_get(first, "details"));
-    ic_err e = ic_store_channel_error_insert(
-        tx, ws, ch, ev->error_code, ev->error_title ? ev->error_title : "error", details, raw);
-    if (e == IC_OK)
-        out->errors++;
-    return e;
+    return store_first_error(tx, ws, ch, ev->content, ev->error_code, ev->error_title, raw, out);
 }
 
 /* Stores a batch; see ingest.h. Writer only. */

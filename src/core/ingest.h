@@ -36,8 +36,9 @@ typedef struct ic_ingest_counts {
  *  - MESSAGE: finds or creates the contact (from, contact_name), records the
  *    inbound message in the contact's conversation at Meta's time (moving the
  *    24-hour window), inserts the message with its normalised content (a
- *    message already stored is counted as a duplicate), and for media
- *    messages a media row in state "pending";
+ *    message already stored is counted as a duplicate), for media messages
+ *    a media row in state "pending", and for messages that carry Meta's
+ *    errors[] (unsupported types) a channel error with the first one;
  *  - STATUS: applies it to our message (forward only; kept when the message
  *    is not known yet);
  *  - ERROR: a channel error with Meta's code and title;
