@@ -86,10 +86,11 @@ ic_err ic_api_get_string(const json_t *obj, const char *key, bool required, size
             return ic_errf(em, IC_ERR_INVALID, "%s is required", key);
         return IC_OK;
     }
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        ic_utf8_len(json_string_value(v)) > max_chars)
+    if (!json_is_string(v) || ic_utf8_len(json_string_value(v)) > max_chars)
         return ic_errf(em, IC_ERR_INVALID, "%s must be a string of at most %zu characters", key,
                        max_chars);
+    if (json_string_length(v) == 0)
+        return ic_errf(em, IC_ERR_INVALID, "%s must not be empty", key);
     *out = json_string_value(v);
     return IC_OK;
 }

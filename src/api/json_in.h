@@ -38,8 +38,8 @@ ic_err ic_api_only_keys(const json_t *obj, const char *const *allowed, ic_errmsg
 /* Reads member key of obj as a string of 1..max_chars characters (Unicode
  * code points). *out is borrowed from obj, or NULL when the member is absent
  * and not required. A JSON null counts as absent. Errors: IC_ERR_INVALID
- * "key must be a string of at most N characters" (also when empty, or
- * "key is required" when missing and required). */
+ * "key must be a string of at most N characters", "key must not be
+ * empty", or "key is required" when missing and required. */
 ic_err ic_api_get_string(const json_t *obj, const char *key, bool required, size_t max_chars,
                          const char **out, ic_errmsg *em);
 

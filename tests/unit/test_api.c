@@ -116,6 +116,9 @@ static void test_patch_contact(void **state)
     assert_string_equal(err_msg(&r), "name must be a string of at most 200 characters");
     expect_error(r, 400, "bad_request");
     expect_error(call("PATCH", p, "A", "{\"name\":12}"), 400, "bad_request");
+    r = call("PATCH", p, "A", "{\"name\":\"\"}");
+    assert_true(contains(err_msg(&r), "name must not be empty"));
+    expect_error(r, 400, "bad_request");
     expect_error(call("PATCH", p, "A", "{\"language\":\"en us\"}"), 400, "bad_request");
     expect_error(call("PATCH", p, "A", "{\"fields\":[1]}"), 400, "bad_request");
     expect_error(call("PATCH", p, "A", "{\"fields\":{\"a\":{\"b\":1}}}"), 400, "bad_request");
@@ -136,8 +139,12 @@ static void test_patch_contact(void **state)
     expect_error(call("PATCH", p, "A", deep), 400, "bad_request");
     /* Another workspace's contact does not exist for B, even with a valid body. */
     expect_error(call("PATCH", p, "B", "{\"name\":\"Mallory\"}"), 404, "not_found");
-    r = call("GET", p, "A", NULL);
+    /* null removes one field and keeps the others. */
+    r = call("PATCH", p, "A", "{\"fields\":{\"age\":null}}");
+    assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "name"), "Alice N");
+    assert_null(json_object_get(json_object_get(r.json, "fields"), "age"));
+    assert_string_equal(jstr(json_object_get(r.json, "fields"), "district"), "Soweto");
     resp_free(&r);
 }
 
