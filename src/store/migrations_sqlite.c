@@ -77,7 +77,7 @@ static const char m001_core[] =
     "  last_message_us INTEGER NOT NULL DEFAULT 0,\n"
     "  last_inbound_us INTEGER NOT NULL DEFAULT 0\n"
     ") STRICT;\n"
-    "CREATE INDEX conversations_party ON conversations(contact_id, channel_id, id);\n"
+    "CREATE INDEX conversations_party ON conversations(workspace_id, contact_id, channel_id, id);\n"
     "CREATE UNIQUE INDEX conversations_one_open ON conversations(contact_id, channel_id)\n"
     "  WHERE status = 'open';\n"
     "CREATE INDEX conversations_ws ON conversations(workspace_id, id);\n"
