@@ -68,7 +68,7 @@ static bool parse_file(const char *path)
         goto out;
     }
     for (size_t i = 0; i < batch.count; i++) {
-        json_dumpf(batch.events[i].content, stdout, JSON_COMPACT);
+        json_dumpf(batch.events[i].content, stdout, JSON_COMPACT | JSON_REAL_PRECISION(15));
         fputc('\n', stdout);
     }
     ok = true;
