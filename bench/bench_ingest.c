@@ -44,12 +44,13 @@ static void make_body(const opts *o, int64_t r, req *out)
 {
     ic_buf b = IC_BUF_INIT;
     int64_t now = ic_now_us() / 1000000;
-    ic_buf_printf(&b,
-                  "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"102290129340398\","
-                  "\"changes\":[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
-                  "\"metadata\":{\"display_phone_number\":\"15550001\",\"phone_number_id\":\"%s\"},"
-                  "\"contacts\":[",
-                  o->phone_id);
+    ic_buf_printf(
+        &b,
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"102290129340398\","
+        "\"changes\":[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\","
+        "\"metadata\":{\"display_phone_number\":\"15550001\",\"phone_number_id\":\"%s\"},"
+        "\"contacts\":[",
+        o->phone_id);
     for (int64_t i = 0; i < o->per_request; i++) {
         int64_t person = (r * o->per_request + i) % o->people;
         ic_buf_printf(&b, "%s{\"profile\":{\"name\":\"Person %lld\"},\"wa_id\":\"2782%07lld\"}",
@@ -112,14 +113,29 @@ static int parse(int argc, char **argv, opts *o)
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         int64_t *dst = NULL;
         switch (ch) {
-        case 'u': o->url = optarg; continue;
-        case 's': o->secret = optarg; continue;
-        case 'p': o->phone_id = optarg; continue;
-        case 'c': dst = &o->connections; break;
-        case 'r': dst = &o->requests; break;
-        case 'k': dst = &o->per_request; break;
-        case 'P': dst = &o->people; break;
-        default: return -1;
+        case 'u':
+            o->url = optarg;
+            continue;
+        case 's':
+            o->secret = optarg;
+            continue;
+        case 'p':
+            o->phone_id = optarg;
+            continue;
+        case 'c':
+            dst = &o->connections;
+            break;
+        case 'r':
+            dst = &o->requests;
+            break;
+        case 'k':
+            dst = &o->per_request;
+            break;
+        case 'P':
+            dst = &o->people;
+            break;
+        default:
+            return -1;
         }
         if (ic_parse_i64(optarg, dst) != IC_OK || *dst <= 0)
             return -1;
@@ -129,8 +145,11 @@ static int parse(int argc, char **argv, opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o = {.phone_id = "100000000000001", .connections = 64, .requests = 100000,
-              .per_request = 1, .people = 5000};
+    opts o = {.phone_id = "100000000000001",
+              .connections = 64,
+              .requests = 100000,
+              .per_request = 1,
+              .people = 5000};
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_ingest --url URL --secret SECRET [--connections N] "
                         "[--requests N] [--per-request N] [--people N] [--phone-number-id ID]\n");

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     double secs = (double)(ic_mono_us() - t0) / 1e6;
     sqlite3_finalize(st);
     sqlite3_close(db);
-    printf("{\"rows\":%lld,\"batch\":%lld,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n",
-           (long long)rows, (long long)batch, secs, (double)rows / secs);
+    printf("{\"rows\":%lld,\"batch\":%lld,\"seconds\":%.3f,\"rows_per_s\":%.0f}\n", (long long)rows,
+           (long long)batch, secs, (double)rows / secs);
     return 0;
 }

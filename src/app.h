@@ -15,16 +15,16 @@ typedef struct ic_sender ic_sender;
 typedef struct ic_media ic_media;
 
 typedef struct ic_config {
-    const char *db_url;        /* SQLite file path (default var/impactchat.db) */
-    const char *listen_addr;   /* default 127.0.0.1 */
-    int port;                  /* default 8080 */
-    const char *public_url;    /* how Meta reaches us, for printed webhook URLs */
-    const char *media_dir;     /* media store folder (default var/media) */
-    const char *graph_url;     /* Graph API base, default https://graph.facebook.com/v21.0 */
-    size_t max_body;           /* webhook body cap: 3 MB */
-    size_t max_api_body;       /* API body cap: 1 MB */
-    size_t writer_queue;       /* writer queue cap; beyond it webhooks get 503 */
-    int http_threads;          /* libmicrohttpd thread pool size */
+    const char *db_url;      /* SQLite file path (default var/impactchat.db) */
+    const char *listen_addr; /* default 127.0.0.1 */
+    int port;                /* default 8080 */
+    const char *public_url;  /* how Meta reaches us, for printed webhook URLs */
+    const char *media_dir;   /* media store folder (default var/media) */
+    const char *graph_url;   /* Graph API base, default https://graph.facebook.com/v21.0 */
+    size_t max_body;         /* webhook body cap: 3 MB */
+    size_t max_api_body;     /* API body cap: 1 MB */
+    size_t writer_queue;     /* writer queue cap; beyond it webhooks get 503 */
+    int http_threads;        /* libmicrohttpd thread pool size */
 } ic_config;
 
 typedef struct ic_app {

@@ -15,7 +15,10 @@ typedef struct ic_buf {
     size_t cap;
 } ic_buf;
 
-#define IC_BUF_INIT {NULL, 0, 0}
+#define IC_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void ic_buf_init(ic_buf *b);
 /* Frees the data; b may be NULL. b is left empty and reusable. */

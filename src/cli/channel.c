@@ -99,28 +99,52 @@ int ic_cli_channel(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'd': url = optarg; break;
+        case 'd':
+            url = optarg;
+            break;
         case 'w':
             if (!ic_cli_parse_id("channel", "--workspace", optarg, &a.ws))
                 return 2;
             break;
-        case 'p': ch->phone_number_id = optarg; break;
-        case 'a': ch->access_token = optarg; break;
-        case 's': ch->app_secret = optarg; break;
-        case 'b': ch->waba_id = optarg; break;
-        case 'n': ch->name = optarg; break;
-        case 'D': ch->display_phone = optarg; break;
-        case 'v': ch->verify_token = optarg; break;
+        case 'p':
+            ch->phone_number_id = optarg;
+            break;
+        case 'a':
+            ch->access_token = optarg;
+            break;
+        case 's':
+            ch->app_secret = optarg;
+            break;
+        case 'b':
+            ch->waba_id = optarg;
+            break;
+        case 'n':
+            ch->name = optarg;
+            break;
+        case 'D':
+            ch->display_phone = optarg;
+            break;
+        case 'v':
+            ch->verify_token = optarg;
+            break;
         case 'm':
             if (ic_parse_i64(optarg, &mps) != IC_OK || mps < 80 || mps > 1000) {
                 ic_cli_err("channel", "--mps must be a number from 80 to 1000");
                 return 2;
             }
             break;
-        case 'g': ch->graph_url = optarg; break;
-        case 'u': public_url = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'g':
+            ch->graph_url = optarg;
+            break;
+        case 'u':
+            public_url = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (argc - optind != 1 || !a.ws) {

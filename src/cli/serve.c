@@ -82,16 +82,26 @@ static int parse_args(int argc, char **argv, ic_config *cfg)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'd': cfg->db_url = optarg; break;
-        case 'l': cfg->listen_addr = optarg; break;
+        case 'd':
+            cfg->db_url = optarg;
+            break;
+        case 'l':
+            cfg->listen_addr = optarg;
+            break;
         case 'p':
             if (!parse_int_opt("--port", optarg, 0, 65535, &v))
                 return 2;
             cfg->port = (int)v;
             break;
-        case 'u': cfg->public_url = optarg; break;
-        case 'm': cfg->media_dir = optarg; break;
-        case 'g': cfg->graph_url = optarg; break;
+        case 'u':
+            cfg->public_url = optarg;
+            break;
+        case 'm':
+            cfg->media_dir = optarg;
+            break;
+        case 'g':
+            cfg->graph_url = optarg;
+            break;
         case 't':
             if (!parse_int_opt("--threads", optarg, 1, 64, &v))
                 return 2;
@@ -102,8 +112,12 @@ static int parse_args(int argc, char **argv, ic_config *cfg)
                 return 2;
             cfg->writer_queue = (size_t)v;
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {

@@ -48,14 +48,22 @@ int ic_cli_token(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'd': url = optarg; break;
+        case 'd':
+            url = optarg;
+            break;
         case 'w':
             if (!ic_cli_parse_id("token", "--workspace", optarg, &a.ws))
                 return 2;
             break;
-        case 'n': a.name = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'n':
+            a.name = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (argc - optind != 1 || strcmp(argv[optind], "create") != 0 || !a.ws || !a.name) {

@@ -11,13 +11,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: impactchat user add --workspace ID --email EMAIL [--name NAME]\n"
-            "                           [--role admin|supervisor|operator|viewer]\n"
-            "                           [--password-stdin] [--db URL]\n\n"
-            "Adds a user to a workspace. The password is read from standard input with\n"
-            "--password-stdin; otherwise a random one is generated and printed once.\n"
-            "The role defaults to operator.\n");
+    fprintf(f, "usage: impactchat user add --workspace ID --email EMAIL [--name NAME]\n"
+               "                           [--role admin|supervisor|operator|viewer]\n"
+               "                           [--password-stdin] [--db URL]\n\n"
+               "Adds a user to a workspace. The password is read from standard input with\n"
+               "--password-stdin; otherwise a random one is generated and printed once.\n"
+               "The role defaults to operator.\n");
 }
 
 typedef struct add_args {
@@ -41,8 +40,8 @@ static ic_err add(ic_conn *c, void *arg)
 
 static bool valid_role(const char *r)
 {
-    return strcmp(r, "admin") == 0 || strcmp(r, "supervisor") == 0 ||
-           strcmp(r, "operator") == 0 || strcmp(r, "viewer") == 0;
+    return strcmp(r, "admin") == 0 || strcmp(r, "supervisor") == 0 || strcmp(r, "operator") == 0 ||
+           strcmp(r, "viewer") == 0;
 }
 
 static bool read_password(char *out, size_t size)
@@ -55,14 +54,11 @@ static bool read_password(char *out, size_t size)
 
 int ic_cli_user(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"workspace", required_argument, NULL, 'w'},
-                                         {"email", required_argument, NULL, 'e'},
-                                         {"name", required_argument, NULL, 'n'},
-                                         {"role", required_argument, NULL, 'r'},
-                                         {"password-stdin", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},    {"workspace", required_argument, NULL, 'w'},
+        {"email", required_argument, NULL, 'e'}, {"name", required_argument, NULL, 'n'},
+        {"role", required_argument, NULL, 'r'},  {"password-stdin", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},        {0}};
     const char *url = ic_cli_default_db();
     add_args a = {.role = "operator"};
     bool from_stdin = false;
@@ -70,17 +66,31 @@ int ic_cli_user(int argc, char **argv)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'd': url = optarg; break;
+        case 'd':
+            url = optarg;
+            break;
         case 'w':
             if (!ic_cli_parse_id("user", "--workspace", optarg, &a.ws))
                 return 2;
             break;
-        case 'e': a.email = optarg; break;
-        case 'n': a.name = optarg; break;
-        case 'r': a.role = optarg; break;
-        case 'p': from_stdin = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'e':
+            a.email = optarg;
+            break;
+        case 'n':
+            a.name = optarg;
+            break;
+        case 'r':
+            a.role = optarg;
+            break;
+        case 'p':
+            from_stdin = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (argc - optind != 1 || strcmp(argv[optind], "add") != 0 || !a.ws || !a.email) {

@@ -78,8 +78,7 @@ void *ic_req_data(const ic_req *r);
 
 /* Answers with a copy of body. Extra headers, if any, are added with
  * ic_req_add_header before responding. Once per request; any thread. */
-void ic_req_respond(ic_req *r, int status, const char *content_type, const void *body,
-                    size_t len);
+void ic_req_respond(ic_req *r, int status, const char *content_type, const void *body, size_t len);
 /* Answers with body serialised compactly as application/json; steals body. */
 void ic_req_respond_json(ic_req *r, int status, json_t *body);
 /* Answers {"error":{"code":code,"message":message}} with status. */

@@ -72,8 +72,8 @@ struct ic_write_job {
      * has failed (the job's own error, or IC_ERR_DB when the commit failed).
      * Must not block and must not submit to the writer synchronously. */
     void (*done)(ic_write_job *job, ic_err result);
-    void *arg;           /* the submitter's */
-    ic_write_job *next;  /* the writer's; do not touch */
+    void *arg;          /* the submitter's */
+    ic_write_job *next; /* the writer's; do not touch */
 };
 
 /* Starts the writer thread on its own connection to db. queue_cap bounds the
@@ -118,16 +118,16 @@ ic_err ic_store_token_lookup(ic_conn *c, const char *token_sha256, int64_t *ws, 
 typedef struct ic_channel {
     int64_t id;
     int64_t workspace_id;
-    char uuid[40];          /* the webhook path key: /webhooks/whatsapp/{uuid} */
+    char uuid[40]; /* the webhook path key: /webhooks/whatsapp/{uuid} */
     char *name;
-    char *phone_number_id;  /* Meta's phone number id (digits) */
+    char *phone_number_id; /* Meta's phone number id (digits) */
     char *waba_id;
     char *display_phone;
-    char *access_token;     /* secret */
-    char *app_secret;       /* secret: webhook signatures */
-    char *verify_token;     /* secret: GET verification */
-    char *graph_url;        /* Graph API base; NULL means the configured default */
-    int throughput_mps;     /* 80..1000 */
+    char *access_token; /* secret */
+    char *app_secret;   /* secret: webhook signatures */
+    char *verify_token; /* secret: GET verification */
+    char *graph_url;    /* Graph API base; NULL means the configured default */
+    int throughput_mps; /* 80..1000 */
     int64_t created_us;
 } ic_channel;
 
@@ -173,8 +173,8 @@ ic_err ic_store_last_inbound_us(ic_conn *c, int64_t ws, int64_t channel_id, int6
 
 /* API reads. Lists are newest first, paged by an opaque cursor (the last
  * id seen; 0 for the first page); *next is 0 when there is no more. */
-ic_err ic_store_contacts_list(ic_conn *c, int64_t ws, const char *search, int64_t cursor,
-                              int limit, json_t **items, int64_t *next);
+ic_err ic_store_contacts_list(ic_conn *c, int64_t ws, const char *search, int64_t cursor, int limit,
+                              json_t **items, int64_t *next);
 ic_err ic_store_contact_get(ic_conn *c, int64_t ws, int64_t id, json_t **out);
 /* Finds a contact by WhatsApp id; IC_ERR_NOT_FOUND when none. */
 ic_err ic_store_contact_by_wa_id(ic_conn *c, int64_t ws, const char *wa_id, int64_t *id);
@@ -205,10 +205,10 @@ typedef struct ic_message {
     int64_t conversation_id;
     ic_direction direction;
     ic_lane lane;
-    const char *wa_id;          /* Meta's wamid; NULL for outbound until sent */
-    const char *type;           /* message type */
-    const char *text;           /* readable text, may be NULL */
-    const char *media_id;       /* Meta media id (inbound) or our media id */
+    const char *wa_id;    /* Meta's wamid; NULL for outbound until sent */
+    const char *type;     /* message type */
+    const char *text;     /* readable text, may be NULL */
+    const char *media_id; /* Meta media id (inbound) or our media id */
     const char *mime_type;
     const char *reply_to_wa_id; /* context.id */
     const char *content_json;   /* inbound: the normalised event content; outbound:
@@ -248,8 +248,7 @@ ic_err ic_store_status_apply(ic_conn *c, int64_t ws, int64_t channel_id, const c
 
 /* Records an error or an unusable webhook item for a channel. Writer only. */
 ic_err ic_store_channel_error_insert(ic_conn *c, int64_t ws, int64_t channel_id, int code,
-                                     const char *title, const char *details,
-                                     const char *raw_json);
+                                     const char *title, const char *details, const char *raw_json);
 
 /* Outbound messages of channel still to send, oldest first: state "queued",
  * and "sending" ones (a crash while the request may have left) which this
@@ -276,8 +275,8 @@ typedef struct ic_media_row {
     const char *wa_media_id; /* Meta's id, NULL for uploads not sent yet */
     const char *mime_type;
     const char *sha256;
-    const char *path;        /* relative to the media folder; NULL until fetched */
-    const char *state;       /* "pending", "stored", "failed", "too_big" */
+    const char *path;  /* relative to the media folder; NULL until fetched */
+    const char *state; /* "pending", "stored", "failed", "too_big" */
     int64_t size;
 } ic_media_row;
 

@@ -8,8 +8,9 @@
  *
  * content always has "kind" and "type"; messages add "id", "from",
  * "timestamp" (unix seconds, integer), "phone_number_id" and the type's own
- * object; statuses add "id", "recipient", "timestamp", "status"; errors add
- * "errors": [{"code","title","details"}]. See docs/internals/webhook-events.md.
+ * object (a text message's "text" is flattened to the body string); statuses add "id", "recipient",
+ * "timestamp", "status"; errors add "errors": [{"code","title","details"}]. See
+ * docs/internals/webhook-events.md.
  */
 #ifndef IC_WA_EVENT_H
 #define IC_WA_EVENT_H
@@ -22,8 +23,9 @@
 typedef enum ic_wa_kind {
     IC_WA_MESSAGE = 1, /* a person (or a group member) wrote to us */
     IC_WA_STATUS = 2,  /* sent/delivered/read/played/failed for a message we sent */
-    IC_WA_ERROR = 3,   /* an error not tied to one of our messages (value.errors[],
-                          messages[].errors[] of unsupported messages) */
+    IC_WA_ERROR = 3,   /* an error not tied to a message: value.errors[] (an unsupported
+                          message with errors[] is one MESSAGE event carrying
+                          error_code and error_title) */
     IC_WA_IGNORED = 4, /* an item we could not use (no sender, bad timestamp, unknown
                           status, unhandled field...): `reason` says why; it is kept
                           as a channel error and logged, never dropped silently */
@@ -67,7 +69,10 @@ typedef struct ic_wa_batch {
     size_t cap;
 } ic_wa_batch;
 
-#define IC_WA_BATCH_INIT {NULL, 0, 0}
+#define IC_WA_BATCH_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Frees every event's content and the array; b is left empty. NULL is fine. */
 void ic_wa_batch_free(ic_wa_batch *b);

@@ -63,18 +63,18 @@ json_t *ic_wa_mark_read_body(const char *wamid, bool typing);
 /* ---- answers from the Graph API ------------------------------------------ */
 
 typedef enum ic_wa_verdict {
-    IC_WA_SENT = 0,    /* accepted: wa_id holds Meta's message id */
-    IC_WA_RETRY = 1,   /* retry later with backoff (130429, 131056, 5xx, ...) */
-    IC_WA_FAILED = 2,  /* failed for good: code and reason say why */
+    IC_WA_SENT = 0,   /* accepted: wa_id holds Meta's message id */
+    IC_WA_RETRY = 1,  /* retry later with backoff (130429, 131056, 5xx, ...) */
+    IC_WA_FAILED = 2, /* failed for good: code and reason say why */
 } ic_wa_verdict;
 
 typedef struct ic_wa_result {
     ic_wa_verdict verdict;
-    int code;           /* Meta's error code, or the HTTP status when none */
-    bool throttled;     /* a rate limit (130429, 131056, 80007, 4, 131048, HTTP 429) */
-    bool pair_limited;  /* 131056: only this recipient must wait */
-    char wa_id[160];    /* messages[0].id when sent */
-    char reason[256];   /* human reason when not sent */
+    int code;          /* Meta's error code, or the HTTP status when none */
+    bool throttled;    /* a rate limit (130429, 131056, 80007, 4, 131048, HTTP 429) */
+    bool pair_limited; /* 131056: only this recipient must wait */
+    char wa_id[160];   /* messages[0].id when sent */
+    char reason[256];  /* human reason when not sent */
 } ic_wa_result;
 
 /* Classifies a Graph API answer to a send (HTTP status and body) as Meta's
