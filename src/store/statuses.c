@@ -19,7 +19,7 @@ static const char SQL_MSG_BY_ID[] =
     "SELECT channel_id, status, wa_id, sent_us FROM messages WHERE id = $1 AND direction = 'out'";
 static const char SQL_MSG_BY_WA_ID[] =
     "SELECT id, status, wa_id, sent_us FROM messages"
-    " WHERE channel_id = $1 AND wa_id = $2 AND workspace_id = $3";
+    " WHERE channel_id = $1 AND wa_id = $2 AND workspace_id = $3 AND direction = 'out'";
 static const char SQL_MSG_BY_OPAQUE[] =
     "SELECT id, status, wa_id, sent_us FROM messages"
     " WHERE id = $1 AND workspace_id = $2 AND channel_id = $3 AND direction = 'out'";

@@ -83,6 +83,15 @@ static void test_messages_inbound(void **state)
                         "2023-11-14T22:13:20.000000Z");
     json_decref(o);
     assert_int_equal(ic_store_message_get(f->c, f->ws2, first, &o), IC_ERR_NOT_FOUND);
+    /* A status naming a message a person sent us never changes it. */
+    bool applied = true;
+    assert_int_equal(ic_store_status_apply(f->c, f->ws, f->ch, "wamid.A1", NULL, "read", 1, 0, NULL,
+                                           NULL, &applied),
+                     IC_OK);
+    assert_false(applied);
+    assert_int_equal(ic_store_message_get(f->c, f->ws, first, &o), IC_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "received");
+    json_decref(o);
 
     for (int i = 0; i < 4; i++) {
         char wamid[32];
