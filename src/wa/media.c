@@ -218,6 +218,8 @@ void ic_media_job_finish(ic_media *m, ic_mjob *j, const char *state, const char 
 {
     ic_media_transfer_clear(j);
     j->out_state = state;
+    if (j->out_size < 0)
+        j->out_size = 0;
     if (strcmp(state, "stored") != 0) {
         j->file.rel[0] = '\0';
         j->out_sha[0] = '\0';

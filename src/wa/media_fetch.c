@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,10 +64,39 @@ static size_t download_cb(char *p, size_t size, size_t n, void *arg)
     }
     if (j->file.size + (int64_t)len > j->limit) {
         j->over_limit = true;
+        j->out_size = j->file.size + (int64_t)len; /* at least this big */
         return 0;
     }
     if (ic_media_file_write(&j->file, p, len) != IC_OK) {
         j->io_failed = true;
+        return 0;
+    }
+    return len;
+}
+
+/* A 2xx download that announces a length over the limit stops before its
+ * first byte. */
+static size_t header_cb(char *p, size_t size, size_t n, void *arg)
+{
+    ic_mjob *j = arg;
+    size_t len = size * n;
+    static const char name[] = "content-length:";
+    long status = 0;
+    char num[32];
+    int64_t announced = 0;
+    if (len <= sizeof name - 1 || strncasecmp(p, name, sizeof name - 1) != 0)
+        return len;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (!status_ok(status))
+        return len;
+    size_t k = 0;
+    for (size_t i = sizeof name - 1; i < len && k + 1 < sizeof num; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+            num[k++] = p[i];
+    num[k] = '\0';
+    if (ic_parse_i64(num, &announced) == IC_OK && announced > j->limit) {
+        j->over_limit = true;
+        j->out_size = announced;
         return 0;
     }
     return len;
@@ -194,7 +224,8 @@ static ic_err start_download(ic_media *m, ic_mjob *j, ic_errmsg *em)
     curl_easy_setopt(j->easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(j->easy, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(j->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(j->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)j->limit);
+    curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(j->easy, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BPS);
     curl_easy_setopt(j->easy, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
 out:
@@ -359,8 +390,8 @@ static void meta_done(ic_media *m, ic_mjob *j, CURLcode rc, long status)
 static void download_done(ic_media *m, ic_mjob *j, CURLcode rc, long status)
 {
     ic_errmsg em = {{0}};
-    if (j->over_limit || rc == CURLE_FILESIZE_EXCEEDED) {
-        j->out_size = j->over_limit ? j->file.size : j->want_size;
+    if (j->over_limit) {
+        /* out_size holds the announced length or the bytes seen so far. */
         ic_media_file_discard(&j->file);
         ic_media_job_finish(m, j, "too_big", "over_limit");
         return;
