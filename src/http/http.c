@@ -9,14 +9,12 @@
 #include "base/time.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* After a body went over its bound we read and drop at most this much more
@@ -26,15 +24,13 @@
 #define FLUSH_WAIT_MS 2000
 #define CONNECTION_TIMEOUT_S 30u
 
-static void deadline_in(struct timespec *ts, int ms)
+/* Waits until no handled request is unfinished, at most ms. Shutdown only:
+ * polling keeps the per-request path free of wakeups. */
+static void wait_idle(ic_http *h, int ms)
 {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    int64_t end = ic_mono_us() + (int64_t)(ms > 0 ? ms : 0) * 1000;
+    while (atomic_load(&h->unfinished) > 0 && ic_mono_us() < end)
+        ic_sleep_us(1000);
 }
 
 /* Creates a server; see http.h. Not started: add routes, then start. */
@@ -54,11 +50,8 @@ ic_err ic_http_new(const ic_http_config *cfg, ic_http **out, ic_errmsg *em)
     if (h->cfg.default_max_body == 0)
         h->cfg.default_max_body = 1024 * 1024;
     pthread_mutex_init(&h->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    atomic_init(&h->unfinished, 0);
+    atomic_init(&h->resuming_now, 0);
     *out = h;
     return IC_OK;
 }
@@ -154,6 +147,9 @@ static enum MHD_Result dispatch(ic_http *h, ic_req *r)
         return answer_now(r, 405, "method_not_allowed", "this path does not take that method",
                           r->allow);
 
+    /* From here until completion the request counts for a graceful stop. */
+    atomic_fetch_add(&h->unfinished, 1);
+    r->counted = true;
     r->route->handler(r, r->route->arg);
 
     struct MHD_Response *resp = NULL;
@@ -172,10 +168,8 @@ static enum MHD_Result dispatch(ic_http *h, ic_req *r)
                 h->deferred_head->dprev = r;
             h->deferred_head = r;
             h->deferred_count++;
-            h->unfinished++;
             pthread_mutex_unlock(&h->mu);
             r->listed = true;
-            r->was_suspended = true;
             /* Under r->mu, so that no answer can resume it before this. */
             MHD_suspend_connection(r->conn);
             pthread_mutex_unlock(&r->mu);
@@ -241,23 +235,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     r->answered = true; /* a late answer from the handler is dropped */
     struct MHD_Response *resp = r->resp;
     r->resp = NULL;
-    if (r->listed || r->was_suspended) {
+    if (r->listed) {
         pthread_mutex_lock(&h->mu);
-        if (r->listed) {
-            if (r->dprev)
-                r->dprev->dnext = r->dnext;
-            else
-                h->deferred_head = r->dnext;
-            if (r->dnext)
-                r->dnext->dprev = r->dprev;
-            r->dprev = r->dnext = NULL;
-            h->deferred_count--;
-            r->listed = false;
-        }
-        if (r->was_suspended)
-            h->unfinished--;
-        pthread_cond_broadcast(&h->cv);
+        if (r->dprev)
+            r->dprev->dnext = r->dnext;
+        else
+            h->deferred_head = r->dnext;
+        if (r->dnext)
+            r->dnext->dprev = r->dprev;
+        r->dprev = r->dnext = NULL;
+        h->deferred_count--;
+        r->listed = false;
         pthread_mutex_unlock(&h->mu);
+    }
+    if (r->counted) {
+        r->counted = false;
+        atomic_fetch_sub(&h->unfinished, 1);
     }
     pthread_mutex_unlock(&r->mu);
     if (resp)
@@ -351,12 +344,9 @@ void ic_http_stop(ic_http *h, int grace_ms)
         if (s != MHD_INVALID_SOCKET)
             close(s);
 
-        struct timespec dl;
-        deadline_in(&dl, grace_ms > 0 ? grace_ms : 0);
+        /* Requests being handled or waiting for their answer may finish. */
+        wait_idle(h, grace_ms);
         pthread_mutex_lock(&h->mu);
-        while (h->deferred_count > 0)
-            if (pthread_cond_timedwait(&h->cv, &h->mu, &dl) == ETIMEDOUT)
-                break;
         h->closing = true;
         size_t n = h->deferred_count;
         ic_req **left = n ? ic_calloc(n, sizeof *left) : NULL;
@@ -378,20 +368,17 @@ void ic_http_stop(ic_http *h, int grace_ms)
         }
         ic_free(left);
 
-        deadline_in(&dl, FLUSH_WAIT_MS);
-        pthread_mutex_lock(&h->mu);
-        while (h->unfinished > 0)
-            if (pthread_cond_timedwait(&h->cv, &h->mu, &dl) == ETIMEDOUT)
-                break;
-        while (h->resuming_now > 0)
-            pthread_cond_wait(&h->cv, &h->mu);
-        pthread_mutex_unlock(&h->mu);
+        /* The answers just given, and any a handler gave meanwhile, reach
+         * their clients; then nothing may be between unlisting and resuming
+         * (libmicrohttpd must not stop with a suspended connection). */
+        wait_idle(h, FLUSH_WAIT_MS);
+        while (atomic_load(&h->resuming_now) > 0)
+            ic_sleep_us(200);
         MHD_stop_daemon(h->d);
         h->d = NULL;
         IC_INFO("http_stopped", "port=%d", h->port);
     }
     ic_http_routes_free(h);
-    pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     ic_free(h->listen_addr);
     ic_free(h);

@@ -80,7 +80,7 @@ struct ic_req {
     bool user_answered; /* the handler's own ic_req_respond* came */
     bool answered;      /* an answer exists (the handler's or the server's) */
     bool listed;        /* suspended and on the server's deferred list */
-    bool was_suspended; /* counted in the server's unfinished count */
+    bool counted;       /* counted in the server's unfinished count */
     int status;
     struct MHD_Response *resp; /* the answer, until queued */
     ic_hdr *hdrs;              /* extra headers for the handler's answer */
@@ -97,12 +97,11 @@ struct ic_http {
     size_t routes_cap;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* signalled when the counts below change */
-    ic_req *deferred_head; /* suspended requests waiting for their answer */
-    size_t deferred_count;
-    size_t resuming_now; /* answers between unlisting and MHD_resume_connection */
-    size_t unfinished;   /* requests once suspended and not yet completed */
-    bool closing;        /* after the grace: no more suspensions */
+    ic_req *deferred_head;      /* suspended requests waiting for their answer (mu) */
+    size_t deferred_count;      /* (mu) */
+    bool closing;               /* after the grace: no more suspensions (mu) */
+    atomic_size_t unfinished;   /* handlers called whose request has not completed */
+    atomic_size_t resuming_now; /* answers between unlisting and MHD_resume_connection */
 };
 
 /* router.c */

@@ -212,8 +212,7 @@ void ic_req_finish(ic_req *r, int status, struct MHD_Response *resp, bool user)
             r->dnext->dprev = r->dprev;
         r->dprev = r->dnext = NULL;
         h->deferred_count--;
-        h->resuming_now++;
-        pthread_cond_broadcast(&h->cv);
+        atomic_fetch_add(&h->resuming_now, 1);
         pthread_mutex_unlock(&h->mu);
         r->listed = false;
         resume = true;
@@ -224,10 +223,7 @@ void ic_req_finish(ic_req *r, int status, struct MHD_Response *resp, bool user)
         /* The connection is suspended, so libmicrohttpd holds r until it is
          * resumed and completed; h lives until resuming_now drops. */
         MHD_resume_connection(r->conn);
-        pthread_mutex_lock(&h->mu);
-        h->resuming_now--;
-        pthread_cond_broadcast(&h->cv);
-        pthread_mutex_unlock(&h->mu);
+        atomic_fetch_sub(&h->resuming_now, 1);
     }
 out:
     if (drop_ref)
