@@ -26,8 +26,9 @@
 #define BACKOFF_BASE_US (2 * SEC)
 /* A result the writer could not take (queue full) is offered again after. */
 #define RECORD_RETRY_US (1 * SEC)
-/* Rows one scan reads: those held already come back too. */
-#define SCAN_PAGE (2 * IC_MEDIA_MAX_JOBS)
+/* Rows one scan reads: those held already come back too, so it is above
+ * IC_MEDIA_MAX_JOBS (and below the store's page cap of 500). */
+#define SCAN_PAGE 400
 
 static void wake_locked(ic_media *m)
 {
