@@ -46,6 +46,13 @@ static void usage(FILE *f)
             DEFAULT_GRAPH_URL);
 }
 
+static ic_err drain_apply(ic_conn *tx, ic_write_job *job)
+{
+    (void)tx;
+    (void)job;
+    return IC_OK;
+}
+
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -203,6 +210,13 @@ int ic_cli_serve(int argc, char **argv)
     rc = 0;
 out:
     ic_http_stop(http, 10000);
+    /* Commit what the webhooks queued while the sender and the media fetcher
+     * still run, so their notifications land on live threads. */
+    if (app.writer) {
+        ic_write_job drain = {0};
+        drain.apply = drain_apply;
+        ic_writer_run(app.writer, &drain);
+    }
     ic_sender_stop(app.sender);
     ic_media_stop(app.media);
     ic_writer_stop(app.writer);

@@ -7,7 +7,8 @@
  * poll thread never waits for the writer or the network (DESIGN.md 8.1).
  *
  * Bodies are read fully before the handler runs and bounded per route: a body
- * over the bound gets 413 and the handler never runs. Every request gets a
+ * over the bound gets 413 and the handler never runs (a chunked body that
+ * goes on more than 1 MB past its bound has its connection closed instead). Every request gets a
  * short random request id (logged, and sent back as X-Request-Id).
  *
  * Threads: handlers run on libmicrohttpd's pool threads; ic_req_respond* may
@@ -61,9 +62,11 @@ const char *ic_req_method(const ic_req *r);
 const char *ic_req_path(const ic_req *r);
 /* A "{name}" capture of the route pattern, or NULL. Borrowed. */
 const char *ic_req_param(const ic_req *r, const char *name);
-/* A query-string argument (URL-decoded), or NULL. Borrowed. */
+/* A query-string argument (URL-decoded), or NULL. Borrowed, and valid only
+ * while the handler runs (copy what a deferred answer needs). */
 const char *ic_req_query(const ic_req *r, const char *name);
-/* A request header (case-insensitive), or NULL. Borrowed. */
+/* A request header (case-insensitive), or NULL. Borrowed, and valid only
+ * while the handler runs. */
 const char *ic_req_header(const ic_req *r, const char *name);
 /* The raw body (NUL-terminated for convenience) and its length. Borrowed. */
 const char *ic_req_body(const ic_req *r, size_t *len);

@@ -52,6 +52,8 @@ static const char SQL_GET[] =
     "SELECT " MSG_COLS " FROM messages WHERE workspace_id = $1 AND id = $2";
 static const char SQL_COUNT_WS[] =
     "SELECT count(*) FROM messages WHERE workspace_id = $1 AND direction = $2";
+static const char SQL_EXISTS[] =
+    "SELECT count(*) FROM messages WHERE channel_id = $1 AND wa_id = $2";
 static const char SQL_COUNT_ALL[] = "SELECT count(*) FROM messages WHERE direction = $1";
 
 static ic_sql_arg id_or_null(int64_t id)
@@ -95,6 +97,17 @@ ic_err ic_store_message_insert_inbound(ic_conn *c, ic_message *m, bool *duplicat
     }
 out:
     ic_sql_done(s);
+    return err;
+}
+
+ic_err ic_store_message_exists(ic_conn *c, int64_t channel_id, const char *wa_id, bool *exists)
+{
+    int64_t n = 0;
+    *exists = false;
+    if (!wa_id)
+        return IC_ERR_INVALID;
+    ic_err err = ic_sql_one_i64(c, SQL_EXISTS, IC_ARGS(IC_I64(channel_id), IC_TXT(wa_id)), &n);
+    *exists = n > 0;
     return err;
 }
 

@@ -224,6 +224,11 @@ typedef struct ic_message {
  * Borrowed strings; sets m->id. */
 ic_err ic_store_message_insert_inbound(ic_conn *c, ic_message *m, bool *duplicate);
 
+/* Sets *exists when channel already has a message with Meta's id wa_id, so
+ * that a redelivered webhook is recognised before it touches the contact or
+ * reopens a conversation. */
+ic_err ic_store_message_exists(ic_conn *c, int64_t channel_id, const char *wa_id, bool *exists);
+
 /* Inserts an outbound message in state "queued" (the outbox). Writer only.
  * Sets m->id and m->created_us. */
 ic_err ic_store_message_insert_outbound(ic_conn *c, ic_message *m);
