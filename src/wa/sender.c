@@ -407,6 +407,11 @@ static void *sender_main(void *arg)
         curl_multi_poll(s->multi, NULL, 0, timeout_ms, NULL);
     }
     ic_free(notes);
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        atomic_store(&s->st_cpu_final,
+                     (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+    atomic_store(&s->running, false);
     return NULL;
 }
 
@@ -501,7 +506,9 @@ ic_err ic_sender_start_opts(ic_db *db, ic_writer *w, const char *default_graph_u
     }
     for (size_t i = 0; i < n; i++)
         chan_add(s, &chs[i], conn);
+    atomic_store(&s->running, true);
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+        atomic_store(&s->running, false);
         err = ic_errf(em, IC_ERR_INTERNAL, "cannot start the sender thread");
         goto out;
     }
@@ -599,13 +606,15 @@ void ic_sender_stop(ic_sender *s)
         curl_multi_wakeup(s->multi);
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->thread, NULL);
+        s->started = false;
     }
     struct ic_sender_stats st;
     ic_sender_stats(s, &st);
-    IC_INFO("sender_stopped", "sent=%llu failed=%llu unknown=%llu retried=%llu requests=%llu",
+    IC_INFO("sender_stopped",
+            "sent=%llu failed=%llu unknown=%llu retried=%llu requests=%llu cpu_ms=%llu",
             (unsigned long long)st.sent, (unsigned long long)st.failed,
             (unsigned long long)st.unknown, (unsigned long long)st.retried,
-            (unsigned long long)st.requests);
+            (unsigned long long)st.requests, (unsigned long long)(st.cpu_us / 1000));
     sender_free(s);
     curl_global_cleanup();
 }

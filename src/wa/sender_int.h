@@ -134,6 +134,8 @@ struct ic_sender {
     /* counters (ic_sender_stats) */
     _Atomic uint64_t st_sent, st_retried, st_failed, st_unknown, st_requests, st_throttled, st_pair,
         st_window, st_overflowed, st_in_flight, st_queued;
+    _Atomic uint64_t st_cpu_final; /* the thread's CPU time when it ended */
+    atomic_bool running;           /* the thread has not ended */
 };
 
 /* ---- sender_msg.c --------------------------------------------------------- */
