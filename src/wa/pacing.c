@@ -16,7 +16,7 @@ void ic_pace_config_default(ic_pace_config *cfg)
     cfg->retry_base_us = IC_PACE_SECOND_US;
     cfg->retry_cap_us = 300 * IC_PACE_SECOND_US;
     cfg->pair_backoff_cap_us = 900 * IC_PACE_SECOND_US;
-    cfg->throttle_pause_us = IC_PACE_SECOND_US;
+    cfg->throttle_pause_us = IC_PACE_SECOND_US / 2;
     cfg->throttle_pause_cap_us = 16 * IC_PACE_SECOND_US;
 }
 
@@ -89,16 +89,18 @@ void ic_pacer_throttled(ic_pacer *p, int64_t now)
 {
     if (now < p->paused_until)
         return; /* answers to requests that left before the pause count once */
-    if (p->last_throttle_us != 0 && now - p->last_throttle_us < 60 * IC_PACE_SECOND_US) {
+    bool repeated = p->last_throttle_us != 0 && now - p->last_throttle_us < 60 * IC_PACE_SECOND_US;
+    if (repeated) {
+        /* Throttled again soon: the number's real limit is probably below R. */
         p->pause_us *= 2;
         if (p->pause_us > p->cfg->throttle_pause_cap_us)
             p->pause_us = p->cfg->throttle_pause_cap_us;
+        set_limit(p, p->limit - (p->limit + 9) / 10);
     } else {
         p->pause_us = p->cfg->throttle_pause_us;
     }
     p->last_throttle_us = now;
     p->paused_until = now + p->pause_us;
-    set_limit(p, p->limit - (p->limit + 9) / 10);
     p->recover_at_us = p->paused_until + IC_PACE_SECOND_US;
 }
 

@@ -21,9 +21,9 @@
  *    a few messages never stalls and a busy conversation stays well inside
  *    Meta's allowance. It is a GCRA: one int64 of state per person.
  *  - Backoff: exponential with jitter for retries, 4^X seconds for 131056 as
- *    Meta advises, and an adaptive pause of the channel on 130429 that also
- *    lowers the channel's rate for a while (multiplicative decrease, slow
- *    recovery).
+ *    Meta advises, and an adaptive pause of the channel on 130429 that, when
+ *    it repeats, also lowers the channel's rate for a while (multiplicative
+ *    decrease, slow recovery).
  *
  * Not thread-safe: the sender thread owns its pacers.
  */
@@ -45,7 +45,7 @@ typedef struct ic_pace_config {
     int64_t retry_base_us;         /* first retry after: 1 s */
     int64_t retry_cap_us;          /* retries never wait longer than: 5 min */
     int64_t pair_backoff_cap_us;   /* 131056 waits 4^X s up to: 15 min */
-    int64_t throttle_pause_us;     /* first pause of a channel on 130429: 1 s */
+    int64_t throttle_pause_us;     /* first pause of a channel on 130429: 0.5 s */
     int64_t throttle_pause_cap_us; /* pauses double up to: 16 s */
 } ic_pace_config;
 
@@ -84,9 +84,10 @@ int64_t ic_pacer_next_us(const ic_pacer *p, int64_t now);
 /* Records a send issued at now. The caller checks ic_pacer_next_us first. */
 void ic_pacer_take(ic_pacer *p, int64_t now);
 
-/* Meta said 130429 (throughput reached): pauses the channel (1 s, doubling
- * on repeats within a minute, capped) and lowers the effective rate by 10%.
- * The rate climbs back by 2% of R each quiet second. */
+/* Meta said 130429 (throughput reached): pauses the channel (0.5 s). When
+ * it happens again within a minute, the pause doubles (capped) and the
+ * effective rate drops by 10%; it climbs back by 2% of R each quiet second.
+ * A one-off (say, a burst of network jitter) thus costs only the pause. */
 void ic_pacer_throttled(ic_pacer *p, int64_t now);
 
 /* Lets the effective rate recover; call on each success (cheap). */

@@ -119,23 +119,35 @@ static void test_throttle_pauses_and_recovers(void **state)
     ic_pacer_init(&p, 100, &cfg);
     int64_t now = 50 * SEC;
     assert_true(ic_pacer_next_us(&p, now) <= now);
+    /* A one-off 130429 pauses the channel half a second, rate unchanged. */
     ic_pacer_throttled(&p, now);
-    assert_true(ic_pacer_next_us(&p, now) >= now + SEC);
-    assert_int_equal(p.limit, 90);
+    assert_true(ic_pacer_next_us(&p, now) == now + SEC / 2);
+    assert_int_equal(p.limit, 100);
     /* More 130429 answers for requests already out do not pile up. */
     ic_pacer_throttled(&p, now + 1000);
-    assert_int_equal(p.limit, 90);
-    assert_true(ic_pacer_next_us(&p, now + 1000) == now + SEC);
-    /* A second throttle soon after pauses twice as long. */
+    assert_int_equal(p.limit, 100);
+    assert_true(ic_pacer_next_us(&p, now + 1000) == now + SEC / 2);
+    /* Throttled again soon after: twice the pause, and 10% less rate. */
     int64_t later = now + 2 * SEC;
+    ic_pacer_throttled(&p, later);
+    assert_true(ic_pacer_next_us(&p, later) == later + SEC);
+    assert_int_equal(p.limit, 90);
+    later += 3 * SEC;
     ic_pacer_throttled(&p, later);
     assert_true(ic_pacer_next_us(&p, later) == later + 2 * SEC);
     assert_int_equal(p.limit, 81);
     /* Quiet seconds bring the limit back to R, 2% of R at a time. */
     int64_t t = later + 3 * SEC;
+    ic_pacer_ok(&p, t);
+    assert_int_equal(p.limit, 83);
     for (int i = 0; i < 20; i++, t += SEC)
         ic_pacer_ok(&p, t);
     assert_int_equal(p.limit, 100);
+    /* A throttle a minute later is a one-off again. */
+    t += 61 * SEC;
+    ic_pacer_throttled(&p, t);
+    assert_int_equal(p.limit, 100);
+    assert_true(ic_pacer_next_us(&p, t) == t + SEC / 2);
     ic_pacer_free(&p);
 }
 
@@ -150,6 +162,8 @@ static void test_lower_limit_holds(void **state)
     int64_t now = 10 * SEC;
     ic_pacer_throttled(&p, now);
     now += SEC;
+    ic_pacer_throttled(&p, now);
+    now += 2 * SEC;
     int sent = 0;
     int64_t start = ic_pacer_next_us(&p, now);
     now = start;
