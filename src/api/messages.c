@@ -218,6 +218,10 @@ static ic_err read_message_member(const json_t *body, const json_t **msg, ic_err
         return ic_errf(em, IC_ERR_INVALID, "message is required");
     if (!json_is_object(*msg))
         return ic_errf(em, IC_ERR_INVALID, "message must be an object (docs/messages.md)");
+    const char *type = json_string_value(json_object_get(*msg, "type"));
+    if (type && strcmp(type, "read") == 0)
+        return ic_errf(em, IC_ERR_INVALID,
+                       "read receipts are sent with POST /api/v1/conversations/{id}/read");
     return IC_OK;
 }
 

@@ -218,6 +218,8 @@ static void test_send_inside_the_window(void **state)
                  "bad_request");
     expect_error(call("POST", p, "A", "{\"message\":\"hi\"}"), 400, "bad_request");
     expect_error(call("POST", p, "A", "{}"), 400, "bad_request");
+    expect_error(call("POST", p, "A", "{\"message\":{\"type\":\"read\",\"message_id\":\"w\"}}"),
+                 400, "bad_request");
     /* B cannot send into A's conversation. */
     expect_error(call("POST", p, "B", TEXT_MSG), 404, "not_found");
     assert_int_equal(count_out(F.ws_a), before + 2);
