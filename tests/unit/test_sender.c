@@ -267,16 +267,22 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start_sender(fx *f, int64_t retry_base_us)
+static void start_sender_cap(fx *f, int64_t retry_base_us, size_t outbox_cap)
 {
     ic_sender_options o;
     ic_sender_options_default(&o);
     o.retry_base_us = retry_base_us;
+    o.outbox_cap = outbox_cap;
     o.max_attempts = 3;
     o.stop_grace_ms = 2000;
     ic_errmsg em = {{0}};
     assert_int_equal(ic_sender_start_opts(f->db, f->w, "http://127.0.0.1:1/unused", &o, &f->s, &em),
                      IC_OK);
+}
+
+static void start_sender(fx *f, int64_t retry_base_us)
+{
+    start_sender_cap(f, retry_base_us, 0);
 }
 
 /* ---- queueing messages through the writer, as the API does -------------------------- */
@@ -774,6 +780,39 @@ static void test_stop_leaves_nothing_sending(void **state)
     assert_int_equal(fake_count(), 40);
 }
 
+static void test_beyond_the_cap_reloads(void **state)
+{
+    fx *f = *state;
+    /* Memory holds 5 messages; the other 13 wait in the database and are
+     * loaded once memory has drained: all go, once each, in order. */
+    start_sender_cap(f, 50000, 5);
+    q_item its[18];
+    for (int i = 0; i < 18; i++)
+        its[i] = (q_item){.contact = i % 9, .content = TEXT, .lane = IC_LANE_BULK};
+    queue_on(f, f->ch, its, 18, true);
+    for (int i = 0; i < 18; i++) {
+        json_t *o = wait_final(f, its[i].id);
+        assert_status(o, "sent");
+        json_decref(o);
+    }
+    assert_int_equal(fake_count(), 18);
+    int64_t last[9] = {0};
+    for (int i = 0; i < 18; i++) {
+        int64_t id = fake_msg_id(i);
+        int k = -1;
+        for (int j = 0; j < 18; j++)
+            if (its[j].id == id)
+                k = j;
+        assert_true(k >= 0);
+        assert_true(id > last[k % 9]); /* each person's messages in order */
+        last[k % 9] = id;
+    }
+    struct ic_sender_stats st;
+    ic_sender_stats(f->s, &st);
+    assert_int_equal(st.overflowed, 13);
+    assert_int_equal(st.sent, 18);
+}
+
 static void test_stats_null_and_idle(void **state)
 {
     fx *f = *state;
@@ -811,6 +850,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dropped_answer_is_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loaded_at_start_and_channel_added, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_leaves_nothing_sending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_beyond_the_cap_reloads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_null_and_idle, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
