@@ -147,7 +147,13 @@ void ic_sim_faults_post(ic_sim_req *r)
             for (size_t i = 0; i < s->n_numbers; i++)
                 s->numbers[i].mps = c.default_mps;
         s->faults = f;
-        s->cfg = c;
+        /* Only the run-time settings: the rest of cfg is read without mu. */
+        s->cfg.status_delay_ms = c.status_delay_ms;
+        s->cfg.default_mps = c.default_mps;
+        s->cfg.statuses = c.statuses;
+        s->cfg.read = c.read;
+        s->cfg.pair_limit = c.pair_limit;
+        s->cfg.window = c.window;
         view = faults_json(s);
     }
     pthread_mutex_unlock(&s->mu);

@@ -307,6 +307,9 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+    /* Read before other threads may change them. */
+    size_t n_numbers = s->n_numbers;
+    int mps = s->cfg.default_mps, pair = s->cfg.pair_limit, window = s->cfg.window;
     if (ic_sim_webhooks_start(s, &s->wh, &em) != IC_OK ||
         ic_sim_server_start(s, &s->srv, &em) != IC_OK) {
         fprintf(stderr, "wa-sim: %s\n", em.msg);
@@ -315,12 +318,15 @@ int main(int argc, char **argv)
     const char *host = s->cfg.listen_addr;
     if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::"))
         host = "127.0.0.1";
-    snprintf(s->base_url, sizeof s->base_url, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
-             host, ic_sim_server_port(s->srv));
+    char base[sizeof s->base_url];
+    snprintf(base, sizeof base, strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
+             ic_sim_server_port(s->srv));
+    pthread_mutex_lock(&s->mu);
+    ic_strlcpy(s->base_url, base, sizeof s->base_url);
+    pthread_mutex_unlock(&s->mu);
     IC_INFO("wasim_started", "port=%d numbers=%zu mps=%d pair_limit=%d window=%d",
-            ic_sim_server_port(s->srv), s->n_numbers, s->cfg.default_mps, s->cfg.pair_limit,
-            s->cfg.window);
-    printf("wa-sim listening on %s\n", s->base_url);
+            ic_sim_server_port(s->srv), n_numbers, mps, pair, window);
+    printf("wa-sim listening on %s\n", base);
     fflush(stdout);
 
     int sig = 0;

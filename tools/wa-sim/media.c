@@ -182,10 +182,13 @@ static void url_hash(ic_sim *s, const char *id, long long exp, char out[33])
 void ic_sim_media_url(ic_sim *s, const char *id, char *out, size_t size)
 {
     long long exp = (long long)ic_sim_now_s(s) + URL_TTL_S;
-    char h[33];
+    char h[33], base[sizeof s->base_url];
     url_hash(s, id, exp, h);
-    snprintf(out, size, "%s/whatsapp_business/attachments/?mid=%s&ext=%lld&hash=%s", s->base_url,
-             id, exp, h);
+    pthread_mutex_lock(&s->mu);
+    ic_strlcpy(base, s->base_url, sizeof base);
+    pthread_mutex_unlock(&s->mu);
+    snprintf(out, size, "%s/whatsapp_business/attachments/?mid=%s&ext=%lld&hash=%s", base, id, exp,
+             h);
 }
 
 bool ic_sim_media_get(ic_sim_req *r, const char *id)
