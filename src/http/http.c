@@ -87,7 +87,7 @@ static enum MHD_Result answer_too_big(ic_req *r)
 {
     char msg[96];
     snprintf(msg, sizeof msg, "the body is over this endpoint's limit of %zu bytes", r->max_body);
-    return answer_now(r, 413, "too_big", msg, NULL);
+    return answer_now(r, 413, "too_large", msg, NULL);
 }
 
 /* The first callback: create the request, route it, check Content-Length. */

@@ -39,17 +39,23 @@ static const char SQL_OUTBOX[] =
     " ORDER BY id";
 
 #define MSG_COLS                                                                                   \
-    "id, conversation_id, contact_id, channel_id, direction, lane, type, text, media_id,"          \
-    " mime_type, reply_to_wa_id, wa_id, status, error_code, error_reason, content_json, wa_us,"    \
-    " created_us, updated_us"
+    "m.id, m.conversation_id, m.contact_id, m.channel_id, m.direction, m.lane, m.type, m.text,"    \
+    " m.media_id, m.mime_type, m.reply_to_wa_id, m.wa_id, m.status, m.error_code,"                 \
+    " m.error_reason, m.content_json, m.wa_us, m.created_us, m.updated_us, md.id, md.state,"       \
+    " md.size"
+
+/* Messages with the media row that holds their file, when there is one. */
+#define MSG_FROM                                                                                   \
+    " FROM messages m LEFT JOIN media md"                                                          \
+    " ON md.channel_id = m.channel_id AND md.wa_media_id = m.media_id"
 
 static const char SQL_CONV_IN_WS[] =
     "SELECT id FROM conversations WHERE workspace_id = $1 AND id = $2";
-static const char SQL_LIST[] = "SELECT " MSG_COLS " FROM messages"
-                               " WHERE workspace_id = $1 AND conversation_id = $2 AND id < $3"
-                               " ORDER BY id DESC LIMIT $4";
+static const char SQL_LIST[] =
+    "SELECT " MSG_COLS MSG_FROM " WHERE m.workspace_id = $1 AND m.conversation_id = $2"
+    " AND m.id < $3 ORDER BY m.id DESC LIMIT $4";
 static const char SQL_GET[] =
-    "SELECT " MSG_COLS " FROM messages WHERE workspace_id = $1 AND id = $2";
+    "SELECT " MSG_COLS MSG_FROM " WHERE m.workspace_id = $1 AND m.id = $2";
 static const char SQL_COUNT_WS[] =
     "SELECT count(*) FROM messages WHERE workspace_id = $1 AND direction = $2";
 static const char SQL_EXISTS[] =
@@ -217,6 +223,19 @@ static json_t *message_json(ic_stmt *s)
     ic_sql_json_time(o, "timestamp", wa_us ? wa_us : created);
     ic_sql_json_time(o, "created_at", created);
     ic_sql_json_time(o, "updated_at", ic_sql_col_i64(s, 18));
+    if (ic_sql_col_null(s, 19)) {
+        json_object_set_new(o, "media", json_null());
+    } else {
+        json_t *md = json_object();
+        char url[64];
+        int64_t media_row = ic_sql_col_i64(s, 19);
+        snprintf(url, sizeof url, "/api/v1/media/%lld", (long long)media_row);
+        json_object_set_new(md, "id", json_integer(media_row));
+        ic_sql_json_col_str(md, "state", s, 20);
+        json_object_set_new(md, "size", json_integer(ic_sql_col_i64(s, 21)));
+        json_object_set_new(md, "url", json_string(url));
+        json_object_set_new(o, "media", md);
+    }
     return o;
 }
 

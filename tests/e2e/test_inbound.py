@@ -64,11 +64,13 @@ class InboundTest(unittest.TestCase):
             self.assertEqual(len(reactions), 2)
 
             # The image is fetched through the Graph media endpoints and served to API callers only.
-            image = got[ids[1]]
-            self.assertTrue(image["media_id"])
-            rows = wait_until(lambda: sb.sql("SELECT id, state FROM media WHERE state = 'stored'"),
-                              what="media stored")
-            media_id = rows[0][0]
+            self.assertTrue(got[ids[1]]["media_id"])
+
+            def image_media():
+                st, m, _ = sb.api("GET", "/api/v1/messages/%d" % got[ids[1]]["id"])
+                return m["media"] if m.get("media") and m["media"]["state"] == "stored" else None
+            media = wait_until(image_media, what="image fetched into the media store")
+            media_id = media["id"]
             st, body, hdrs = http("GET", "%s/api/v1/media/%d" % (sb.url, media_id))
             self.assertEqual(st, 401)
             st, body, hdrs = sb.api("GET", "/api/v1/media/%d" % media_id)
@@ -83,7 +85,7 @@ class InboundTest(unittest.TestCase):
             for _ in range(2):
                 st, js, _ = sb.post_webhook(body)
                 self.assertEqual(st, 200, js)
-            rows = sb.sql("SELECT wa_id FROM messages WHERE direction = 1 ORDER BY id")
+            rows = sb.sql("SELECT wa_id FROM messages WHERE direction = 'in' ORDER BY id")
             self.assertEqual([r[0] for r in rows], ["wamid.retry-1", "wamid.retry-2"])
 
     def test_bad_signature_and_bad_input_store_nothing(self):
