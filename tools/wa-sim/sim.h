@@ -97,7 +97,9 @@ bool ic_sim_token_known(ic_sim *s, const char *token);
 /* Copies the delivery target of pnid into out. Takes sim->mu itself.
  * IC_ERR_NOT_FOUND when the number is gone. */
 ic_err ic_sim_target_get(ic_sim *s, const char *pnid, ic_sim_target *out);
-/* Routes: POST /sim/numbers and GET /sim/numbers. */
+/* Routes: POST /sim/numbers and GET /sim/numbers. Like every route handler
+ * here they run on a poll thread, must not be called holding sim->mu (they
+ * take it), and answer r exactly once; errors become 4xx answers. */
 void ic_sim_numbers_post(ic_sim_req *r);
 void ic_sim_numbers_get(ic_sim_req *r);
 
@@ -163,7 +165,8 @@ typedef enum ic_sim_st {
     IC_SIM_ST_FAILED,
 } ic_sim_st;
 
-/* Creates the empty table; max_people and inbox_max bound its memory. */
+/* Creates the empty table (owned); max_people and inbox_max bound its
+ * memory. Guarded by sim->mu like everything below. */
 ic_sim_people *ic_sim_people_new(size_t max_people, size_t inbox_max);
 /* Frees the table; NULL is fine. */
 void ic_sim_people_free(ic_sim_people *p);
@@ -186,8 +189,8 @@ void ic_sim_people_deliver(ic_sim_people *p, const char *wa_id, const char *wami
  * Caller holds sim->mu. */
 void ic_sim_people_status(ic_sim_people *p, const char *wa_id, const char *wamid, ic_sim_st st,
                           int error_code);
-/* Adds {"recipients", "per_recipient_max"} to the stats object. Caller holds
- * sim->mu. */
+/* Adds {"recipients", "untracked_sends", "inbox_entries",
+ * "per_recipient_max"} to the stats object. Caller holds sim->mu. */
 void ic_sim_people_stats(ic_sim_people *p, json_t *stats);
 /* Route: GET /sim/people/{wa_id}/inbox. */
 void ic_sim_inbox_get(ic_sim_req *r, const char *wa_id);
@@ -201,8 +204,10 @@ void ic_sim_raw_webhook(ic_sim_req *r);
 /* ---- templates.c ---------------------------------------------------------- */
 
 /* Loads the built-in templates, or the file when path is non-NULL (a JSON
- * array or {"data":[...]}). IC_ERR_IO / IC_ERR_PARSE with em. */
+ * array or {"data":[...]}); *out is owned and read-only afterwards, so it may
+ * be read from any thread. IC_ERR_PARSE with em (also for a missing file). */
 ic_err ic_sim_templates_load(const char *path, ic_sim_templates **out, ic_errmsg *em);
+/* Frees t; NULL is fine. */
 void ic_sim_templates_free(ic_sim_templates *t);
 /* Checks a template send object against the approved list. Returns 0 when it
  * may go, else Meta's code (132001 unknown, 132000 parameter count) with
@@ -243,7 +248,10 @@ typedef struct ic_sim_media_info {
     size_t size;
 } ic_sim_media_info;
 
+/* Creates the empty store (owned) holding at most max_bytes of file data.
+ * Guarded by sim->mu. */
 ic_sim_media *ic_sim_media_new(size_t max_bytes);
+/* Frees the store and its files; NULL is fine. */
 void ic_sim_media_free(ic_sim_media *m);
 /* Registers a sample file of kind ("image", "audio", "video", "document",
  * "sticker") with mime (NULL = the kind's default) and size (0 = the sample's
@@ -251,8 +259,8 @@ void ic_sim_media_free(ic_sim_media *m);
  * (the caller must not hold it). IC_ERR_TOO_BIG past 100 MB. */
 ic_err ic_sim_media_add_sample(ic_sim *s, const char *kind, const char *mime, size_t size,
                                const char *pnid, ic_sim_media_info *out);
-/* The download URL of media id (valid 5 minutes of simulated time) into out.
- */
+/* The download URL of media id (valid 5 minutes of simulated time) into out,
+ * signed with sim->url_key. Takes sim->mu itself briefly. */
 void ic_sim_media_url(ic_sim *s, const char *id, char *out, size_t size);
 /* Graph routes: POST /{pnid}/media, GET /{media_id}, DELETE /{media_id};
  * return false when id is not a media id (so the caller answers 100). */
@@ -282,6 +290,8 @@ typedef struct ic_sim_status_spec {
  * 0 means no answer (connection refused, timeout, no webhook URL). */
 typedef void (*ic_sim_sync_cb)(void *arg, long http_status, const char *resp, size_t resp_len);
 
+/* Starts the delivery thread; *out is owned (stop, then free). s must
+ * outlive it. IC_ERR_INTERNAL with em when the thread cannot start. */
 ic_err ic_sim_webhooks_start(ic_sim *s, ic_sim_webhooks **out, ic_errmsg *em);
 /* Stops the thread: synchronous jobs still waiting get their callback with
  * status 0; later statuses are dropped and later synchronous deliveries
@@ -298,31 +308,42 @@ void ic_sim_webhooks_statuses(ic_sim *s, const ic_sim_status_spec *spec);
  * Thread-safe; IC_ERR_BUSY when stopping (cb is not called). */
 ic_err ic_sim_webhooks_sync(ic_sim_webhooks *w, const ic_sim_target *t, char *body, size_t len,
                             const char *sig_mode, bool retry, ic_sim_sync_cb cb, void *arg);
-/* Statuses waiting to be sent and deliveries in flight or awaiting retry. */
+/* Statuses waiting to be sent, and deliveries awaiting a retry. NULL w gives
+ * zeros. Thread-safe. */
 void ic_sim_webhooks_pending(ic_sim_webhooks *w, size_t *statuses, size_t *jobs);
 
 /* ---- server.c ------------------------------------------------------------- */
 
-/* Starts libmicrohttpd on cfg.listen_addr:cfg.port. IC_ERR_IO with em. */
+/* Starts libmicrohttpd on cfg.listen_addr:cfg.port with a timer thread for
+ * delayed answers; *out is owned (ic_sim_server_stop). IC_ERR_INVALID for a
+ * bad address, IC_ERR_IO with em when the port is taken. */
 ic_err ic_sim_server_start(ic_sim *s, ic_sim_server **out, ic_errmsg *em);
-/* The port bound. */
+/* The port bound (the real one when cfg.port was 0). Thread-safe. */
 int ic_sim_server_port(const ic_sim_server *srv);
 /* Resumes every suspended request (503), stops and frees. NULL is fine. */
 void ic_sim_server_stop(ic_sim_server *srv);
 
+/* Request accessors, for handlers: results are borrowed from r and valid
+ * until it is answered; they may be called on the handler's thread only. */
+/* "GET", "POST", ... */
 const char *ic_sim_req_method(const ic_sim_req *r);
 /* A header value or NULL (borrowed). */
 const char *ic_sim_req_header(const ic_sim_req *r, const char *name);
 /* A query argument or NULL (borrowed). */
 const char *ic_sim_req_query(const ic_sim_req *r, const char *name);
+/* The whole body, NUL-terminated ("" when none), its length in *len. */
 const char *ic_sim_req_body(const ic_sim_req *r, size_t *len);
+/* The simulator the request belongs to. */
 ic_sim *ic_sim_req_sim(const ic_sim_req *r);
 /* The bearer token of the Authorization header, or NULL. */
 const char *ic_sim_req_bearer(const ic_sim_req *r);
 /* Parses the body as a JSON object (owned) or answers 400 and returns NULL. */
 json_t *ic_sim_req_json(ic_sim_req *r);
 
-/* Sets the answer (copied). Exactly one answer per request. */
+/* Answers: each sets the answer of r (a second answer is ignored and its
+ * buffer freed). They may be called from any thread as long as only one
+ * thread owns r at a time (the handler, or whoever it deferred r to). */
+/* Sets the answer (copied). */
 void ic_sim_reply(ic_sim_req *r, int status, const char *ctype, const void *body, size_t len);
 /* Sets a JSON answer; steals body. */
 void ic_sim_reply_json(ic_sim_req *r, int status, json_t *body);
