@@ -133,7 +133,7 @@ const char *ic_wa_put(json_t *obj, const char *key, json_t *val)
     return json_string_value(val);
 }
 
-json_t *ic_wa_get_str(const json_t *obj, const char *key)
+json_t *ic_wa_hook_str(const json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v) || json_string_length(v) == 0)
@@ -323,13 +323,13 @@ static json_t *error_normalise(const json_t *e)
     json_t *code = json_object_get(e, "code");
     if (json_is_integer(code))
         json_object_set(o, "code", code);
-    ic_wa_put(o, "title", ic_wa_get_str(e, "title"));
-    ic_wa_put(o, "message", ic_wa_get_str(e, "message"));
-    json_t *details = ic_wa_get_str(e, "details");
+    ic_wa_put(o, "title", ic_wa_hook_str(e, "title"));
+    ic_wa_put(o, "message", ic_wa_hook_str(e, "message"));
+    json_t *details = ic_wa_hook_str(e, "details");
     if (!details)
-        details = ic_wa_get_str(json_object_get(e, "error_data"), "details");
+        details = ic_wa_hook_str(json_object_get(e, "error_data"), "details");
     ic_wa_put(o, "details", details);
-    ic_wa_put(o, "href", ic_wa_get_str(e, "href"));
+    ic_wa_put(o, "href", ic_wa_hook_str(e, "href"));
     return o;
 }
 
@@ -382,12 +382,12 @@ static void parse_status(ic_wa_ctx *c, json_t *st)
         ic_wa_ctx_ignore(c, "invalid status: not an object", NULL, st);
         return;
     }
-    json_t *id = ic_wa_get_str(st, "id");
+    json_t *id = ic_wa_hook_str(st, "id");
     if (!id || json_string_length(id) > IC_WA_MAX_ID) {
         ic_wa_ctx_ignore(c, "invalid status: missing message id", NULL, st);
         return;
     }
-    json_t *status = ic_wa_get_str(st, "status");
+    json_t *status = ic_wa_hook_str(st, "status");
     if (!status) {
         ic_wa_ctx_ignore(c, "invalid status: missing status", id, st);
         return;
@@ -410,17 +410,17 @@ static void parse_status(ic_wa_ctx *c, json_t *st)
     }
     json_t *o = content_new("status", status);
     const char *ids = ic_wa_put(o, "id", id);
-    json_t *recipient = ic_wa_get_str(st, "recipient_id");
+    json_t *recipient = ic_wa_hook_str(st, "recipient_id");
     if (!recipient)
-        recipient = ic_wa_get_str(st, "recipient_user_id");
+        recipient = ic_wa_hook_str(st, "recipient_user_id");
     const char *rcpt = ic_wa_put(o, "recipient", recipient);
     json_object_set_new(o, "timestamp", json_integer(ts));
     json_object_set(o, "status", status);
     ic_wa_put(o, "phone_number_id", c->phone_number_id);
     const char *opaque =
-        ic_wa_put(o, "biz_opaque_callback_data", ic_wa_get_str(st, "biz_opaque_callback_data"));
-    ic_wa_put(o, "recipient_type", ic_wa_get_str(st, "recipient_type"));
-    ic_wa_put(o, "recipient_participant_id", ic_wa_get_str(st, "recipient_participant_id"));
+        ic_wa_put(o, "biz_opaque_callback_data", ic_wa_hook_str(st, "biz_opaque_callback_data"));
+    ic_wa_put(o, "recipient_type", ic_wa_hook_str(st, "recipient_type"));
+    ic_wa_put(o, "recipient_participant_id", ic_wa_hook_str(st, "recipient_participant_id"));
     json_t *conv = json_object_get(st, "conversation");
     if (json_is_object(conv))
         json_object_set(o, "conversation", conv);
@@ -516,7 +516,7 @@ static void parse_change(ic_wa_ctx *c, json_t *entry_id, json_t *change)
         ic_wa_ctx_ignore(c, "invalid change: not an object", NULL, change);
         return;
     }
-    json_t *field = ic_wa_get_str(change, "field");
+    json_t *field = ic_wa_hook_str(change, "field");
     if (!field) {
         ic_wa_ctx_ignore(c, "invalid change: missing field", NULL, change);
         return;
@@ -530,7 +530,7 @@ static void parse_change(ic_wa_ctx *c, json_t *entry_id, json_t *change)
         ic_wa_ctx_ignore(c, "invalid change: value is not an object", NULL, change);
         return;
     }
-    c->phone_number_id = ic_wa_get_str(json_object_get(value, "metadata"), "phone_number_id");
+    c->phone_number_id = ic_wa_hook_str(json_object_get(value, "metadata"), "phone_number_id");
     json_t *contacts = json_object_get(value, "contacts");
     c->contacts = json_is_array(contacts) ? contacts : NULL;
     each_item(c, value, "messages", ic_wa_parse_message);

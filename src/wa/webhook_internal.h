@@ -57,7 +57,7 @@ void ic_wa_ctx_ignore(ic_wa_ctx *c, const char *reason, json_t *id, json_t *raw)
 const char *ic_wa_put(json_t *obj, const char *key, json_t *val);
 
 /* Returns obj[key] when it is a non-empty string, else NULL (borrowed). */
-json_t *ic_wa_get_str(const json_t *obj, const char *key);
+json_t *ic_wa_hook_str(const json_t *obj, const char *key);
 
 /* Reads a Meta timestamp: a string of decimal digits or a non-negative JSON
  * integer. Values of 1e12 and more are milliseconds and are divided by 1000.

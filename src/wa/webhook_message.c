@@ -139,7 +139,7 @@ static json_t *contact_name(ic_wa_ctx *c, const char *from, const char *user_id)
         json_t *ct = json_array_get(c->contacts, i);
         if (json_is_object(ct) && contact_matches(ct, from, user_id)) {
             c->contact_hint = i + 1;
-            return ic_wa_get_str(json_object_get(ct, "profile"), "name");
+            return ic_wa_hook_str(json_object_get(ct, "profile"), "name");
         }
     }
     return NULL;
@@ -154,13 +154,13 @@ static void interactive_reply(ic_wa_ctx *c, json_t *obj, norm *n)
     if (!json_is_object(sub))
         return;
     if (strcmp(itype, "button_reply") == 0 || strcmp(itype, "list_reply") == 0) {
-        n->text = ic_wa_get_str(sub, "title");
-        n->payload = ic_wa_get_str(sub, "id");
+        n->text = ic_wa_hook_str(sub, "title");
+        n->payload = ic_wa_hook_str(sub, "id");
         return;
     }
     if (strcmp(itype, "nfm_reply") != 0)
         return;
-    n->text = ic_wa_get_str(sub, "body");
+    n->text = ic_wa_hook_str(sub, "body");
     json_t *rj = json_object_get(sub, "response_json");
     if (!rj)
         return;
@@ -201,9 +201,9 @@ static bool normalise_type(ic_wa_ctx *c, json_t *m, const char *type, msg_class 
     n->obj = obj;
     switch (cls) {
     case C_MEDIA:
-        n->media_id = ic_wa_get_str(obj, "id");
-        n->mime_type = ic_wa_get_str(obj, "mime_type");
-        n->text = ic_wa_get_str(obj, "caption");
+        n->media_id = ic_wa_hook_str(obj, "id");
+        n->mime_type = ic_wa_hook_str(obj, "mime_type");
+        n->text = ic_wa_hook_str(obj, "caption");
         n->voice = strcmp(type, "voice") == 0 ||
                    (strcmp(type, "audio") == 0 && json_is_true(json_object_get(obj, "voice")));
         return true;
@@ -214,23 +214,23 @@ static bool normalise_type(ic_wa_ctx *c, json_t *m, const char *type, msg_class 
         interactive_reply(c, obj, n);
         return true;
     case C_BUTTON:
-        n->text = ic_wa_get_str(obj, "text");
-        n->payload = ic_wa_get_str(obj, "payload");
+        n->text = ic_wa_hook_str(obj, "text");
+        n->payload = ic_wa_hook_str(obj, "payload");
         return true;
     case C_REACTION: {
         json_t *emoji = json_object_get(obj, "emoji");
         if (!emoji || (json_is_string(emoji) && json_string_length(emoji) == 0))
             n->removed = true;
         else
-            n->text = ic_wa_get_str(obj, "emoji");
+            n->text = ic_wa_hook_str(obj, "emoji");
         return true;
     }
     case C_ORDER:
-        n->text = ic_wa_get_str(obj, "text");
+        n->text = ic_wa_hook_str(obj, "text");
         return true;
     case C_SYSTEM: {
-        n->text = ic_wa_get_str(obj, "body");
-        json_t *wa = ic_wa_get_str(obj, "wa_id");
+        n->text = ic_wa_hook_str(obj, "body");
+        json_t *wa = ic_wa_hook_str(obj, "wa_id");
         if (wa && ic_wa_id_ok(json_string_value(wa)))
             n->new_wa_id = wa;
         return true;
@@ -271,7 +271,7 @@ void ic_wa_parse_message(ic_wa_ctx *c, json_t *m)
         ic_wa_ctx_ignore(c, "invalid message: not an object", NULL, m);
         return;
     }
-    json_t *id = ic_wa_get_str(m, "id");
+    json_t *id = ic_wa_hook_str(m, "id");
     if (!id || json_string_length(id) > IC_WA_MAX_ID) {
         ic_wa_ctx_ignore(c, "invalid message: missing id", NULL, m);
         return;
@@ -289,7 +289,7 @@ void ic_wa_parse_message(ic_wa_ctx *c, json_t *m)
         ic_wa_ctx_ignore(c, "invalid whatsapp id", id, m);
         return;
     }
-    json_t *jtype = ic_wa_get_str(m, "type");
+    json_t *jtype = ic_wa_hook_str(m, "type");
     const char *type = json_string_value(jtype);
     if (!jtype || !type_name_ok(type, json_string_length(jtype))) {
         ic_wa_ctx_ignore(c, "invalid message type", id, m);
@@ -329,7 +329,7 @@ void ic_wa_parse_message(ic_wa_ctx *c, json_t *m)
     const char *name = ic_wa_put(
         o, "contact_name", contact_name(c, froms, extra_uid ? json_string_value(extra_uid) : NULL));
     ic_wa_put(o, "from_user_id", extra_uid);
-    const char *group = ic_wa_put(o, "group_id", ic_wa_get_str(m, "group_id"));
+    const char *group = ic_wa_put(o, "group_id", ic_wa_hook_str(m, "group_id"));
     const char *text = ic_wa_put(o, "text", n.text);
     const char *media = ic_wa_put(o, "media_id", n.media_id);
     const char *mime = ic_wa_put(o, "mime_type", n.mime_type);
@@ -349,7 +349,7 @@ void ic_wa_parse_message(ic_wa_ctx *c, json_t *m)
     json_t *ctx = json_object_get(m, "context");
     if (json_is_object(ctx)) {
         json_object_set(o, "context", ctx);
-        ctx_id = json_string_value(ic_wa_get_str(ctx, "id"));
+        ctx_id = json_string_value(ic_wa_hook_str(ctx, "id"));
     }
     json_t *referral = json_object_get(m, "referral");
     if (json_is_object(referral))
