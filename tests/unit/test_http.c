@@ -487,7 +487,7 @@ static void test_body_bounds(void **state)
     /* One over, announced by Content-Length: 413 before the body is read. */
     request(f->port, "POST", "/echo", big, 1025, &r);
     assert_int_equal(r.status, 413);
-    assert_non_null(strstr(ic_buf_cstr(&r.body), "\"too_big\""));
+    assert_non_null(strstr(ic_buf_cstr(&r.body), "\"too_large\""));
     resp_free(&r);
 
     /* Unknown paths are bounded by the default (4096 here). */
@@ -542,7 +542,7 @@ static void test_chunked_bounds(void **state)
 
     chunked_post(f->port, 5000, &r);
     assert_int_equal(r.status, 413);
-    assert_non_null(strstr(ic_buf_cstr(&r.body), "\"too_big\""));
+    assert_non_null(strstr(ic_buf_cstr(&r.body), "\"too_large\""));
     resp_free(&r);
 }
 
