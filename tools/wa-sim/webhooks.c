@@ -19,6 +19,7 @@
 
 #define MAX_PENDING_STATUSES 1000000
 #define MAX_RETRY_JOBS 20000
+#define MAX_RETRY_BYTES (256u * 1024u * 1024u) /* bodies kept for retries */
 #define RESP_MAX 4096
 
 typedef struct hnode {
@@ -70,6 +71,7 @@ struct ic_sim_webhooks {
     job *incoming; /* synchronous jobs to start now (LIFO is fine: each is separate) */
     job *running;  /* transfers in the multi handle (webhook thread only) */
     size_t inflight;
+    size_t retry_bytes; /* bodies waiting in retries */
     int64_t next_wake;
     uint64_t seq;
 };
@@ -369,9 +371,10 @@ static void job_done(ic_sim_webhooks *w, job *j, CURLcode rc)
         IC_DEBUG("wasim_webhook_failed", "http=%ld curl=%d attempt=%d retry=%d", code, (int)rc,
                  j->attempts, again);
     pthread_mutex_lock(&w->mu);
-    if (again && w->retries.n >= MAX_RETRY_JOBS)
+    if (again && (w->retries.n >= MAX_RETRY_JOBS || w->retry_bytes + j->len > MAX_RETRY_BYTES))
         again = false;
     if (again) {
+        w->retry_bytes += j->len;
         hnode node = {ic_mono_us() + backoff_us(j->attempts), ++w->seq, j};
         heap_push(&w->retries, node);
     }
@@ -407,12 +410,14 @@ static void *webhook_main(void *arg)
             size_t n = 0;
             job *rj = NULL;
             pthread_mutex_lock(&w->mu);
-            if (w->inflight < cap && w->retries.n && w->retries.a[0].due <= now)
+            if (w->inflight < cap && w->retries.n && w->retries.a[0].due <= now) {
                 rj = heap_pop(&w->retries).p;
-            else
+                w->retry_bytes -= rj->len;
+            } else {
                 while (w->inflight < cap && n < IC_SIM_BATCH_MAX && w->statuses.n &&
                        w->statuses.a[0].due <= now)
                     items[n++] = heap_pop(&w->statuses).p;
+            }
             pthread_mutex_unlock(&w->mu);
             if (rj) {
                 job_start(w, rj);
