@@ -44,6 +44,26 @@ def http(method, url, body=None, headers=None, timeout=30):
         return status, raw.decode(errors="replace"), hdrs
 
 
+def post_declared_size(url, size, headers=None):
+    """POSTs headers announcing a body of size bytes, sends none of it, and
+    returns the status the server answers up front (413 expected)."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.putrequest("POST", u.path)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
 def sign(body_bytes, secret=APP_SECRET):
     return "sha256=" + hmac.new(secret.encode(), body_bytes, hashlib.sha256).hexdigest()
 
@@ -154,6 +174,9 @@ class Sandbox:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        for p in (self.ic, self.sim):
+            if p and p.stdout:
+                p.stdout.close()
         for f in self.logs:
             f.close()
         if exc[0] is None and not os.environ.get("IC_KEEP_TMP"):

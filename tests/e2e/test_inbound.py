@@ -4,7 +4,7 @@ import json
 import time
 import unittest
 
-from harness import Sandbox, http, sign, text_webhook, wait_until
+from harness import Sandbox, http, post_declared_size, sign, text_webhook, wait_until
 
 PERSON = "27820001111"
 
@@ -13,19 +13,22 @@ EVERY_TYPE = [
     ({"type": "text", "text": "I need help"}, "text", "I need help"),
     ({"type": "image", "caption": "my clinic card"}, "image", "my clinic card"),
     ({"type": "audio"}, "audio", None),
-    ({"type": "voice"}, None, None),
+    ({"type": "voice"}, "audio", None),
     ({"type": "video", "caption": "a video"}, "video", "a video"),
     ({"type": "document", "caption": "results", "filename": "results.pdf"}, "document", "results"),
     ({"type": "sticker"}, "sticker", None),
     ({"type": "location", "latitude": -26.2041, "longitude": 28.0473, "name": "Clinic"}, "location", None),
     ({"type": "contacts"}, "contacts", None),
-    ({"type": "interactive", "interactive": "button_reply", "id": "yes", "title": "Yes"}, "interactive", "Yes"),
-    ({"type": "interactive", "interactive": "list_reply", "id": "row2", "title": "Talk to someone"},
-     "interactive", "Talk to someone"),
-    ({"type": "interactive", "interactive": "nfm_reply"}, "interactive", None),
+    ({"type": "button_reply", "reply_id": "yes", "title": "Yes"}, "interactive", "Yes"),
+    ({"type": "list_reply", "reply_id": "row2", "title": "Talk to someone"}, "interactive", "Talk to someone"),
+    ({"type": "nfm_reply", "response_json": {"flow_token": "t1", "age": "19"}, "body": "Sent"}, "interactive", "Sent"),
     ({"type": "button", "text": "Stop", "payload": "STOP"}, "button", "Stop"),
     ({"type": "order"}, "order", None),
+    ({"type": "system", "new_wa_id": "27820009999", "body": "User changed number"}, "system", None),
     ({"type": "unsupported"}, "unsupported", None),
+    ({"type": "text", "text": "forwarded tip", "forwarded": True}, "text", "forwarded tip"),
+    ({"type": "text", "text": "from an ad", "referral": {"source_type": "ad", "source_id": "123",
+                                                         "headline": "Free clinic"}}, "text", "from an ad"),
 ]
 
 
@@ -38,8 +41,9 @@ class InboundTest(unittest.TestCase):
                 self.assertEqual(r.get("http_status"), 200, r)
                 ids.append(r["id"])
             # A reaction to the first message, and its removal.
-            sb.person_sends(PERSON, {"type": "reaction", "message_id": ids[0], "emoji": "\u2764"})
-            sb.person_sends(PERSON, {"type": "reaction", "message_id": ids[0]})
+            sb.person_sends(PERSON, {"type": "reaction", "message_id": ids[0], "emoji": "\u2764",
+                                     "name": "Thandi"})
+            sb.person_sends(PERSON, {"type": "reaction", "message_id": ids[0], "name": "Thandi"})
 
             st, convs, _ = sb.api("GET", "/api/v1/conversations")
             self.assertEqual(st, 200, convs)
@@ -104,8 +108,8 @@ class InboundTest(unittest.TestCase):
             st, js, _ = sb.post_webhook(junk)
             self.assertEqual(st, 400, js)
             self.assertIn("error", js)
-            huge = b"{" + b" " * (3 * 1024 * 1024) + b"}"
-            st, js, _ = sb.post_webhook(huge)
+            st, js = post_declared_size(sb.webhook_url, 3 * 1024 * 1024 + 1,
+                                        {"X-Hub-Signature-256": sign(b"x")})
             self.assertEqual(st, 413, js)
             self.assertEqual(sb.sql("SELECT count(*) FROM messages")[0][0], 0)
             self.assertEqual(sb.sql("SELECT count(*) FROM contacts")[0][0], 0)

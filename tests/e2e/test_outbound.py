@@ -37,7 +37,7 @@ class OutboundTest(unittest.TestCase):
             self.assertEqual([s["status"] for s in full["statuses"]], ["sent", "delivered", "read"])
             self.assertTrue(full["wa_id"].startswith("wamid."))
             st, inbox, _ = http("GET", "%s/sim/people/%s/inbox" % (sb.sim_url, PERSON))
-            bodies = [x.get("body", x) for x in inbox["messages"]]
+            bodies = [x["message"] for x in inbox["messages"]]
             texts = [b.get("text", {}).get("body") for b in bodies if b.get("type") == "text"]
             self.assertIn("Hello, a counsellor is here.", texts)
 
@@ -54,7 +54,7 @@ class OutboundTest(unittest.TestCase):
             self.assertGreaterEqual(stats["failed_5xx"], 2)
             self.assertEqual(stats["duplicates"], 0)
             st, inbox, _ = http("GET", "%s/sim/people/%s/inbox" % (sb.sim_url, PERSON))
-            texts = [x.get("body", x).get("text", {}).get("body") for x in inbox["messages"]]
+            texts = [x["message"].get("text", {}).get("body") for x in inbox["messages"]]
             self.assertEqual([t for t in texts if t], ["message 0", "message 1", "message 2"])
 
     def test_closed_window_refuses_free_form_but_allows_templates(self):
