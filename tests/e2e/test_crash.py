@@ -9,7 +9,7 @@ import unittest
 from harness import Sandbox, http, sign, text_webhook
 
 THREADS = 8
-PER_THREAD = 400
+PER_THREAD = 1500
 
 
 class CrashTest(unittest.TestCase):
@@ -40,7 +40,7 @@ class CrashTest(unittest.TestCase):
             deadline = time.time() + 20
             while time.time() < deadline:
                 with lock:
-                    if len(acked) >= 300:
+                    if len(acked) >= 2000:
                         break
                 time.sleep(0.01)
             os.kill(sb.ic.pid, signal.SIGKILL)
