@@ -97,6 +97,7 @@ static void run_batch(ic_writer *w, ic_write_job *first, size_t n)
 static void *writer_main(void *arg)
 {
     ic_writer *w = arg;
+    pthread_setname_np(pthread_self(), "ic-writer"); /* shows in top -H and /proc */
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (w->count == 0 && !w->stopping)

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "base/time.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -503,6 +504,7 @@ static void shutdown_jobs(ic_media *m)
 static void *media_main(void *arg)
 {
     ic_media *m = arg;
+    pthread_setname_np(pthread_self(), "ic-media"); /* shows in top -H and /proc */
     int64_t stop_deadline = 0;
     bool stopping = false, notified = false;
     for (;;) {

@@ -9,6 +9,7 @@
 #include "base/str.h"
 #include "base/time.h"
 
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,7 @@ static int64_t next_wake(ic_sender *s, int64_t now, bool draining, int64_t grace
 static void *sender_main(void *arg)
 {
     ic_sender *s = arg;
+    pthread_setname_np(pthread_self(), "ic-sender"); /* shows in top -H and /proc */
     bool draining = false;
     int64_t grace_end = 0, abandon_at = 0;
     snd_note *notes = NULL;

@@ -99,12 +99,15 @@ class Sandbox:
     """A workspace with a token and a channel, impactchat serving it and
     wa-sim standing in for Meta. Use as a context manager."""
 
-    def __init__(self, sim_args=(), serve_args=(), start_sim=True):
+    def __init__(self, sim_args=(), serve_args=(), start_sim=True, channel_args=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="e2e-", dir=_ensure(TMP))
         self.db = os.path.join(self.dir, "ic.db")
         self.sim_args = list(sim_args)
         self.serve_args = list(serve_args)
         self.start_sim = start_sim
+        self.channel_args = list(channel_args)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
         self.sim = self.ic = None
         self.logs = []
 
@@ -127,7 +130,7 @@ class Sandbox:
             self.start_wa_sim()
         graph = "http://127.0.0.1:%d/v21.0" % (self.sim_port if self.start_sim else 9)
         out = self.cli("channel", "add", "--workspace", str(self.ws), "--phone-number-id", PHONE_ID,
-                       "--graph-url", graph, "--verify-token", "e2e-verify",
+                       "--graph-url", graph, "--verify-token", "e2e-verify", *self.channel_args,
                        env={"IC_ACCESS_TOKEN": ACCESS_TOKEN, "IC_APP_SECRET": APP_SECRET}).stdout
         self.channel_uuid = re.search(r"/webhooks/whatsapp/(\S+)", out).group(1)
         self.start_impactchat()
@@ -152,7 +155,7 @@ class Sandbox:
         self.ic = subprocess.Popen([os.path.join(BIN, "impactchat"), "serve", "--db", self.db,
                                     "--port", str(port), "--media-dir", os.path.join(self.dir, "media")]
                                    + self.serve_args,
-                                   stdout=subprocess.PIPE, stderr=log, text=True)
+                                   stdout=subprocess.PIPE, stderr=log, text=True, env=self.env)
         m = wait_for_line(self.ic, r"listening on http://127\.0\.0\.1:(\d+)")
         self.ic_port = int(m.group(1))
         self.url = "http://127.0.0.1:%d" % self.ic_port

@@ -1,13 +1,18 @@
-/* bench_ingest.c - load generator for the ingest benchmark.
+/* bench_load.c - the load generator of the benchmarks.
  *
- * Sends pre-signed WhatsApp text webhooks (unique message ids) to one
- * impactchat webhook URL over many concurrent keep-alive connections with
- * libcurl multi, and prints messages/s and the time to 200 (p50, p99, max)
- * as one JSON line. Bodies and signatures are made before the clock starts,
- * so the generator's own CPU goes to HTTP only.
+ * Webhook mode (--secret): sends pre-signed WhatsApp text webhooks (unique
+ * message ids) to one impactchat webhook URL; success is 200.
+ * Send mode (--api-token): queues template messages to distinct people
+ * through POST /api/v1/messages; success is 202.
  *
- *   bench_ingest --url URL --secret SECRET [--connections 64] [--requests 100000]
- *                [--per-request 1] [--people 5000] [--phone-number-id ID]
+ * Either way it uses many concurrent keep-alive connections (libcurl multi)
+ * and prints messages/s and the time to answer (p50, p99, max) as one JSON
+ * line. Bodies and signatures are made before the clock starts, so the
+ * generator's own CPU goes to HTTP only.
+ *
+ *   bench_load --url URL (--secret SECRET | --api-token TOKEN) [--connections 64]
+ *              [--requests 100000] [--per-request 1] [--people 5000]
+ *              [--phone-number-id ID] [--channel-id 1]
  */
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -29,8 +34,8 @@ typedef struct req {
 } req;
 
 typedef struct opts {
-    const char *url, *secret, *phone_id;
-    int64_t connections, requests, per_request, people;
+    const char *url, *secret, *phone_id, *api_token;
+    int64_t connections, requests, per_request, people, channel_id;
 } opts;
 
 static size_t discard(char *p, size_t s, size_t n, void *u)
@@ -40,8 +45,30 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
     return s * n;
 }
 
+/* A template send to person r (distinct for every request). */
+static void make_send(const opts *o, int64_t r, req *out)
+{
+    ic_buf b = IC_BUF_INIT;
+    ic_buf_printf(&b,
+                  "{\"channel_id\":%lld,\"to\":\"2783%07lld\",\"lane\":\"bulk\",\"message\":"
+                  "{\"type\":\"template\",\"template\":{\"name\":\"hello_world\","
+                  "\"language\":{\"code\":\"en_US\"}}}}",
+                  (long long)o->channel_id, (long long)r);
+    char hdr[200];
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", o->api_token);
+    out->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    out->headers = curl_slist_append(out->headers, hdr);
+    out->headers = curl_slist_append(out->headers, "Expect:");
+    out->len = b.len;
+    out->body = ic_buf_steal(&b);
+}
+
 static void make_body(const opts *o, int64_t r, req *out)
 {
+    if (o->api_token) {
+        make_send(o, r, out);
+        return;
+    }
     ic_buf b = IC_BUF_INIT;
     int64_t now = ic_now_us() / 1000000;
     ic_buf_printf(
@@ -108,6 +135,8 @@ static int parse(int argc, char **argv, opts *o)
                                        {"requests", required_argument, NULL, 'r'},
                                        {"per-request", required_argument, NULL, 'k'},
                                        {"people", required_argument, NULL, 'P'},
+                                       {"api-token", required_argument, NULL, 't'},
+                                       {"channel-id", required_argument, NULL, 'C'},
                                        {0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -140,7 +169,7 @@ static int parse(int argc, char **argv, opts *o)
         if (ic_parse_i64(optarg, dst) != IC_OK || *dst <= 0)
             return -1;
     }
-    return o->url && o->secret ? 0 : -1;
+    return o->url && (o->secret || o->api_token) ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -151,8 +180,9 @@ int main(int argc, char **argv)
               .per_request = 1,
               .people = 5000};
     if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: bench_ingest --url URL --secret SECRET [--connections N] "
-                        "[--requests N] [--per-request N] [--people N] [--phone-number-id ID]\n");
+        fprintf(stderr, "usage: bench_load --url URL (--secret SECRET | --api-token TOKEN) "
+                        "[--connections N] [--requests N] [--per-request N] [--people N] "
+                        "[--phone-number-id ID] [--channel-id N]\n");
         return 2;
     }
     ic_crypto_init();
@@ -186,7 +216,7 @@ int main(int argc, char **argv)
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
             int64_t idx = (int64_t)(intptr_t)priv;
             lat[done] = ic_mono_us() - reqs[idx].started_us;
-            if (msg->data.result == CURLE_OK && code == 200)
+            if (msg->data.result == CURLE_OK && code == (o.api_token ? 202 : 200))
                 ok++;
             else
                 failed++;
