@@ -7,7 +7,6 @@
  * the row's state, size and hash, the stored file's bytes and place, and
  * what the fake Graph API was asked (request counts, bearer, multipart).
  */
-#define _GNU_SOURCE
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/crypto.h"

@@ -1,7 +1,6 @@
 /* media.c - the media store: uploads (multipart), metadata with a download
  * URL valid 5 minutes, downloads with the bearer, deletion, and the sample
  * files that simulated people send. Bounded by count and bytes (oldest go). */
-#define _GNU_SOURCE
 #include "sim.h"
 
 #include "base/alloc.h"
