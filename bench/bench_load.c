@@ -163,6 +163,12 @@ static int parse(int argc, char **argv, opts *o)
         case 'P':
             dst = &o->people;
             break;
+        case 't':
+            o->api_token = optarg;
+            continue;
+        case 'C':
+            dst = &o->channel_id;
+            break;
         default:
             return -1;
         }
@@ -178,6 +184,7 @@ int main(int argc, char **argv)
               .connections = 64,
               .requests = 100000,
               .per_request = 1,
+              .channel_id = 1,
               .people = 5000};
     if (parse(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench_load --url URL (--secret SECRET | --api-token TOKEN) "
@@ -216,10 +223,14 @@ int main(int argc, char **argv)
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
             int64_t idx = (int64_t)(intptr_t)priv;
             lat[done] = ic_mono_us() - reqs[idx].started_us;
-            if (msg->data.result == CURLE_OK && code == (o.api_token ? 202 : 200))
+            if (msg->data.result == CURLE_OK && code == (o.api_token ? 202 : 200)) {
                 ok++;
-            else
+            } else {
+                if (!failed)
+                    fprintf(stderr, "bench_load: first failure: %s, HTTP %ld\n",
+                            curl_easy_strerror(msg->data.result), code);
                 failed++;
+            }
             statuses[code >= 100 && code < 600 ? code / 100 : 0]++;
             done++;
             running--;

@@ -42,9 +42,10 @@ def main():
         sb.register_number(mps=RATE)
         loader = subprocess.Popen([os.path.join(BUILD, "bench_load"), "--url", sb.url + "/api/v1/messages",
                                    "--api-token", sb.token, "--requests", str(N), "--connections", "32"],
-                                  stdout=subprocess.PIPE, text=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # The backlog: from the first accepted send until all N are accepted.
         samples = []
+        t_start = time.time()
         t_first = None
         while True:
             st = sb.sim_stats()
@@ -57,7 +58,9 @@ def main():
             if acc >= N:
                 t_last, cpu_last = now, thread_cpu_s(sb.ic.pid, "ic-sender")
                 break
-            if now - (t_first or now) > N / RATE * 3 + 60:
+            if loader.poll() is not None and loader.returncode != 0 and acc == 0:
+                raise RuntimeError("the loader failed: %s" % loader.stderr.read())
+            if now - (t_first or t_start) > N / RATE * 3 + 60:
                 raise RuntimeError("stalled at %d of %d" % (acc, N))
             time.sleep(0.2)
         load = json.loads(loader.communicate()[0].strip().splitlines()[-1])
