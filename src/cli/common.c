@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include "base/alloc.h"
 #include "base/str.h"
 
 #include <stdarg.h>
@@ -61,4 +62,12 @@ ic_err ic_cli_in_tx(ic_db *db, ic_err (*fn)(ic_conn *c, void *arg), void *arg)
         return e;
     }
     return ic_conn_commit(c);
+}
+
+ic_err ic_cli_workspace_exists(ic_conn *c, int64_t ws)
+{
+    char *name = NULL;
+    ic_err e = ic_store_workspace_get(c, ws, &name);
+    ic_free(name);
+    return e;
 }

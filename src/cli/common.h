@@ -27,4 +27,7 @@ void ic_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(pri
  * commits, or rolls back when fn fails. */
 ic_err ic_cli_in_tx(ic_db *db, ic_err (*fn)(ic_conn *c, void *arg), void *arg);
 
+/* IC_OK when workspace ws exists, IC_ERR_NOT_FOUND when it does not. */
+ic_err ic_cli_workspace_exists(ic_conn *c, int64_t ws);
+
 #endif

@@ -27,9 +27,7 @@ typedef struct create_args {
 static ic_err create(ic_conn *c, void *arg)
 {
     create_args *a = arg;
-    char *ws_name = NULL;
-    ic_err e = ic_store_workspace_get(c, a->ws, &ws_name);
-    ic_free(ws_name);
+    ic_err e = ic_cli_workspace_exists(c, a->ws);
     if (e != IC_OK)
         return e;
     return ic_store_token_insert(c, a->ws, a->name, a->sha, &a->id);

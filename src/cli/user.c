@@ -29,10 +29,7 @@ typedef struct add_args {
 static ic_err add(ic_conn *c, void *arg)
 {
     add_args *a = arg;
-    char *ws_name = NULL;
-    ic_err e = ic_store_workspace_get(c, a->ws, &ws_name);
-    if (ws_name)
-        ic_free(ws_name);
+    ic_err e = ic_cli_workspace_exists(c, a->ws);
     if (e != IC_OK)
         return e;
     return ic_store_user_insert(c, a->ws, a->email, a->name, a->role, a->hash, &a->id);

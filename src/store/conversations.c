@@ -154,22 +154,11 @@ ic_err ic_store_conversations_list(ic_conn *c, int64_t ws, const char *status, i
 ic_err ic_store_conversation_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
     ic_stmt *s = NULL;
-    bool row = false;
     *out = NULL;
     ic_err err = ic_sql_query(c, SQL_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
-    *out = conversation_json(s);
-out:
-    ic_sql_done(s);
-    return err;
+        return err;
+    return ic_sql_one_json(s, conversation_json, out);
 }
 
 ic_err ic_store_conversation_parties(ic_conn *c, int64_t ws, int64_t conv_id, int64_t *contact_id,

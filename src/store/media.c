@@ -131,22 +131,11 @@ static json_t *media_json(ic_stmt *s)
 ic_err ic_store_media_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
     ic_stmt *s = NULL;
-    bool row = false;
     *out = NULL;
     ic_err err = ic_sql_query(c, SQL_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
-    *out = media_json(s);
-out:
-    ic_sql_done(s);
-    return err;
+        return err;
+    return ic_sql_one_json(s, media_json, out);
 }
 
 ic_err ic_store_media_pending(ic_conn *c, int limit, json_t **out)

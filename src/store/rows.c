@@ -85,3 +85,16 @@ ic_err ic_sql_page(ic_stmt *s, int limit, json_t *(*row)(ic_stmt *s), json_t **i
     *next = more ? last : 0;
     return IC_OK;
 }
+
+ic_err ic_sql_one_json(ic_stmt *s, json_t *(*row)(ic_stmt *s), json_t **out)
+{
+    bool has = false;
+    *out = NULL;
+    ic_err err = ic_sql_step(s, &has);
+    if (err == IC_OK && !has)
+        err = IC_ERR_NOT_FOUND;
+    if (err == IC_OK)
+        *out = row(s);
+    ic_sql_done(s);
+    return err;
+}

@@ -159,4 +159,8 @@ int64_t ic_sql_page_cursor(int64_t cursor);
 ic_err ic_sql_page(ic_stmt *s, int limit, json_t *(*row)(ic_stmt *s), json_t **items,
                    int64_t *next);
 
+/* Reads the one row of s (already bound) into *out with row(s); no row is
+ * IC_ERR_NOT_FOUND (and *out NULL). Calls ic_sql_done. */
+ic_err ic_sql_one_json(ic_stmt *s, json_t *(*row)(ic_stmt *s), json_t **out);
+
 #endif
