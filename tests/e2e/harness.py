@@ -169,23 +169,29 @@ class Sandbox:
         assert st == 200, (st, js)
 
     def __exit__(self, *exc):
-        for p in (self.ic, self.sim):
+        unclean = []
+        for name, p in (("impactchat", self.ic), ("wa-sim", self.sim)):
             if p and p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
-                    p.wait(timeout=15)
+                    # A clean stop exits 0 (under ASan, a leak would not).
+                    if p.wait(timeout=20) != 0:
+                        unclean.append("%s exited %d on SIGTERM" % (name, p.returncode))
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+                    unclean.append("%s did not stop within 20 s of SIGTERM" % name)
         for p in (self.ic, self.sim):
             if p and p.stdout:
                 p.stdout.close()
         for f in self.logs:
             f.close()
-        if exc[0] is None and not os.environ.get("IC_KEEP_TMP"):
+        if exc[0] is None and not unclean and not os.environ.get("IC_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print("kept test files in", self.dir)
+        if unclean and exc[0] is None:
+            raise AssertionError("; ".join(unclean) + " (logs in %s)" % self.dir)
         return False
 
     # -- helpers --------------------------------------------------------
