@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-  libsodium-dev libcmocka-dev sqlite3 python3 curl
+  libsodium-dev libcmocka-dev sqlite3 libpq-dev postgresql python3 curl
 )
 
 missing=()

@@ -1,4 +1,5 @@
 /* migrate.c - applying the embedded schema migrations. */
+#include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -6,12 +7,6 @@
 #include "base/time.h"
 
 #include <stdio.h>
-
-static const char SQL_CREATE_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
-                                       "  version INTEGER PRIMARY KEY,\n"
-                                       "  name TEXT NOT NULL,\n"
-                                       "  applied_us INTEGER NOT NULL\n"
-                                       ") STRICT";
 
 static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations WHERE version = $1";
 static const char SQL_RECORD[] =
@@ -33,6 +28,11 @@ static ic_err apply_one(ic_conn *c, const ic_migration *m, bool *ran, ic_errmsg 
         goto out;
     }
     open = true;
+    const char *lock = ic_sql_conn_backend(c)->migrate_lock_sql;
+    if (lock && (err = ic_sql_exec(c, lock)) != IC_OK) {
+        ic_errf(em, err, "cannot lock schema_migrations: %s", ic_sql_errmsg(c));
+        goto out;
+    }
     err = ic_sql_one_i64(c, SQL_APPLIED, IC_ARGS(IC_I64(m->version)), &v);
     if (err == IC_OK)
         goto out; /* already applied */
@@ -70,16 +70,19 @@ ic_err ic_db_migrate(ic_db *db, int *applied, ic_errmsg *em)
 {
     ic_err err = IC_OK;
     ic_conn *c = ic_db_thread_conn(db);
+    const ic_backend *be = ic_sql_conn_backend(c);
+    const ic_migration *list = be->migrations;
+    size_t list_n = *be->migrations_count;
     int count = 0;
     if (applied)
         *applied = 0;
-    err = ic_sql_exec(c, SQL_CREATE_TABLE);
+    err = ic_sql_exec(c, be->schema_table_sql);
     if (err != IC_OK) {
         ic_errf(em, err, "cannot create schema_migrations: %s", ic_sql_errmsg(c));
         goto out;
     }
-    for (size_t i = 0; i < ic_sqlite_migrations_count; i++) {
-        const ic_migration *m = &ic_sqlite_migrations[i];
+    for (size_t i = 0; i < list_n; i++) {
+        const ic_migration *m = &list[i];
         bool ran = false;
         err = apply_one(c, m, &ran, em);
         if (err != IC_OK)
@@ -90,7 +93,7 @@ ic_err ic_db_migrate(ic_db *db, int *applied, ic_errmsg *em)
         }
     }
     int64_t newest = 0;
-    int known = ic_sqlite_migrations[ic_sqlite_migrations_count - 1].version;
+    int known = list[list_n - 1].version;
     if (ic_sql_one_i64(c, SQL_MAX, NULL, 0, &newest) == IC_OK && newest > known)
         IC_WARN("db_schema_newer", "schema=%lld program=%d", (long long)newest, known);
 out:

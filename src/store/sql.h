@@ -133,6 +133,11 @@ typedef struct ic_migration {
 extern const ic_migration ic_sqlite_migrations[];
 extern const size_t ic_sqlite_migrations_count;
 
+/* The PostgreSQL schema, in order (migrations_postgres.c). Kept in step with
+ * the SQLite one: the same tables, columns, constraints and indexes. */
+extern const ic_migration ic_postgres_migrations[];
+extern const size_t ic_postgres_migrations_count;
+
 /* ---- shared helpers for the domain files (rows.c) ------------------------ */
 
 /* Sets obj[key] to the ISO time of us, or null when us is 0. */

@@ -36,7 +36,17 @@ static void test_open_errors(void **state)
     assert_string_equal(em.msg, want);
 
     assert_int_equal(ic_db_open("", &db, &em), IC_ERR_INVALID);
-    assert_int_equal(ic_db_open("postgres://localhost/ic", &db, &em), IC_ERR_INVALID);
+
+    /* PostgreSQL: an unreachable server names where, never the password. */
+    assert_int_equal(ic_db_open("postgres://ic:hunter2@127.0.0.1:1/ic", &db, &em), IC_ERR_DB);
+    assert_null(db);
+    assert_non_null(strstr(em.msg, "cannot connect to PostgreSQL at 127.0.0.1:1/ic: "));
+    assert_null(strstr(em.msg, "hunter2"));
+    assert_null(strchr(em.msg, '\n'));
+    assert_int_equal(ic_db_open("postgresql://ic@127.0.0.1:1/ic?nonsense=1", &db, &em),
+                     IC_ERR_INVALID);
+    assert_null(db);
+    assert_non_null(strstr(em.msg, "invalid PostgreSQL URL: "));
 }
 
 static void test_open_prefix_creates_folders(void **state)

@@ -1,0 +1,488 @@
+/* postgres.c - the PostgreSQL backend on libpq, exposed to db.c through
+ * ic_postgres_backend (backend.h).
+ *
+ * One libpq connection per ic_conn (so one per thread, plus the writer's).
+ * Statements are prepared once per connection (PQprepare with generated
+ * names "s1", "s2", ...) and cached by SQL text; parameters go as text and
+ * PostgreSQL infers their types from the query. A step runs the statement on
+ * its first call and keeps the whole PGresult; every step then advances the
+ * row index. Errors map as sql.h says: SQLSTATE 23505 is IC_ERR_EXISTS,
+ * another class 23 constraint is IC_ERR_INVALID, anything else IC_ERR_DB.
+ *
+ * Not yet: pipeline mode for batches (the writer sends one statement per
+ * round trip), and re-connecting after the server went away (a lost
+ * connection fails every call until the program restarts). */
+#include "store/backend.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "base/str.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_BUCKETS 128
+#define CONNECT_TIMEOUT_S "10"
+
+typedef struct pg_db {
+    char *url;       /* the connection string as given (it may hold a password) */
+    char where[256]; /* host:port/db, for messages: never the password */
+} pg_db;
+
+typedef struct pg_stmt {
+    ic_stmt base;    /* first: an ic_stmt * is a pg_stmt * */
+    const char *sql; /* the cache key, borrowed (static text) */
+    uint32_t hash;
+    char name[24]; /* the prepared statement's name on the server */
+    int nparams;
+    const char **values; /* nparams, borrowed text or nums[i] */
+    char (*nums)[24];    /* nparams buffers for integers as text */
+    bool cached;         /* lives in conn's cache; false: freed by ic_sql_done */
+    bool busy;           /* handed out and not done yet */
+    bool ran;            /* executed; res holds the outcome */
+    ic_err bind_err;     /* first bind failure, reported by the next step */
+    PGresult *res;
+    int row, nrows;
+    struct pg_stmt *next; /* bucket chain */
+} pg_stmt;
+
+typedef struct pg_conn {
+    ic_conn base; /* first: an ic_conn * is a pg_conn * */
+    PGconn *h;
+    pg_stmt *buckets[CACHE_BUCKETS];
+    unsigned names; /* statements prepared so far, for their names */
+    char err[512];  /* the last error's primary text */
+} pg_conn;
+
+#define PG_CONN(c) ((pg_conn *)(c))
+#define PG_STMT(s) ((pg_stmt *)(s))
+#define PG_DB(db) ((pg_db *)(db)->priv)
+
+/* ---- opening ------------------------------------------------------------- */
+
+/* Copies text into dst without line breaks (libpq ends messages with one). */
+static void copy_line(char *dst, size_t size, const char *text)
+{
+    ic_strlcpy(dst, text ? text : "", size);
+    for (char *p = dst; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t n = strlen(dst);
+    while (n > 0 && dst[n - 1] == ' ')
+        dst[--n] = '\0';
+}
+
+static ic_err pg_db_init(ic_db *db, const char *url, ic_errmsg *em)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        char why[200];
+        copy_line(why, sizeof why, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return ic_errf(em, IC_ERR_INVALID, "invalid PostgreSQL URL: %s", why);
+    }
+    const char *host = NULL, *port = NULL, *dbname = NULL, *user = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+        else if (strcmp(o->keyword, "dbname") == 0)
+            dbname = o->val;
+        else if (strcmp(o->keyword, "user") == 0)
+            user = o->val;
+    }
+    pg_db *p = ic_calloc(1, sizeof *p);
+    p->url = ic_strdup(url);
+    snprintf(p->where, sizeof p->where, "%s:%s/%s", host ? host : "localhost", port ? port : "5432",
+             dbname ? dbname
+             : user ? user
+                    : "postgres");
+    PQconninfoFree(opts);
+    db->priv = p;
+    return IC_OK;
+}
+
+static void pg_db_free(ic_db *db)
+{
+    pg_db *p = PG_DB(db);
+    if (!p)
+        return;
+    ic_free(p->url);
+    ic_free(p);
+    db->priv = NULL;
+}
+
+/* Notices ("relation already exists, skipping") are not worth a line on
+ * stderr. */
+static void notice_ignore(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static void stmt_free(pg_stmt *s)
+{
+    if (s->res)
+        PQclear(s->res);
+    ic_free(s->values);
+    ic_free(s->nums);
+    ic_free(s);
+}
+
+static void pg_conn_close(ic_conn *conn)
+{
+    pg_conn *c = PG_CONN(conn);
+    if (!c)
+        return;
+    for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+        pg_stmt *s = c->buckets[i];
+        while (s) {
+            pg_stmt *next = s->next;
+            stmt_free(s);
+            s = next;
+        }
+        c->buckets[i] = NULL;
+    }
+    if (c->h)
+        PQfinish(c->h);
+    ic_free(c);
+}
+
+static ic_err pg_conn_open(ic_db *db, ic_conn **out, ic_errmsg *em)
+{
+    ic_err err = IC_OK;
+    pg_db *p = PG_DB(db);
+    pg_conn *c = ic_calloc(1, sizeof *c);
+    c->base.be = &ic_postgres_backend;
+    c->base.db = db;
+    /* The URL comes last so that its own settings win over these defaults. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {CONNECT_TIMEOUT_S, "impactchat", p->url, NULL};
+    c->h = PQconnectdbParams(keys, vals, 1);
+    if (!c->h || PQstatus(c->h) != CONNECTION_OK) {
+        char why[200];
+        copy_line(why, sizeof why, c->h ? PQerrorMessage(c->h) : "out of memory");
+        err = ic_errf(em, IC_ERR_DB, "cannot connect to PostgreSQL at %s: %s", p->where, why);
+        goto out;
+    }
+    PQsetNoticeProcessor(c->h, notice_ignore, NULL);
+out:
+    if (err != IC_OK) {
+        pg_conn_close(&c->base);
+        c = NULL;
+    }
+    *out = c ? &c->base : NULL;
+    return err;
+}
+
+static const char *pg_errmsg(ic_conn *c)
+{
+    pg_conn *pc = PG_CONN(c);
+    if (pc->err[0])
+        return pc->err;
+    copy_line(pc->err, sizeof pc->err, PQerrorMessage(pc->h));
+    return pc->err;
+}
+
+static bool pg_in_transaction(ic_conn *c)
+{
+    PGTransactionStatusType t = PQtransactionStatus(PG_CONN(c)->h);
+    return t == PQTRANS_INTRANS || t == PQTRANS_ACTIVE;
+}
+
+/* Notes the error of res (or of the connection when res is NULL) on c and
+ * maps it to an ic_err. */
+static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, const char *sql)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    copy_line(c->err, sizeof c->err, primary ? primary : PQerrorMessage(c->h));
+    if (state && strcmp(state, "23505") == 0) {
+        IC_DEBUG("db_unique_violation", "msg=\"%s\"", c->err);
+        return IC_ERR_EXISTS;
+    }
+    if (state && strncmp(state, "23", 2) == 0) {
+        IC_WARN("db_constraint", "code=%s msg=\"%s\"", state, c->err);
+        return IC_ERR_INVALID;
+    }
+    IC_ERROR(what, "code=%s msg=\"%s\" sql=\"%.60s\"", state ? state : "-", c->err, sql ? sql : "");
+    return IC_ERR_DB;
+}
+
+/* Runs sql with the simple protocol; IC_OK when it succeeded. */
+static ic_err simple(pg_conn *c, const char *sql, const char *what, PGresult **keep)
+{
+    PGresult *res = PQexec(c->h, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    ic_err err = IC_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        err = note_error(c, res, what, sql);
+    if (keep && err == IC_OK)
+        *keep = res;
+    else
+        PQclear(res);
+    return err;
+}
+
+static ic_err pg_commit(ic_conn *conn)
+{
+    pg_conn *c = PG_CONN(conn);
+    PGresult *res = NULL;
+    ic_err err = simple(c, "COMMIT", "db_commit_failed", &res);
+    /* COMMIT of a failed transaction "succeeds" and says ROLLBACK. */
+    if (err == IC_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        ic_strlcpy(c->err, "the transaction had failed and was rolled back", sizeof c->err);
+        IC_ERROR("db_commit_failed", "msg=\"%s\"", c->err);
+        err = IC_ERR_DB;
+    }
+    PQclear(res);
+    return err;
+}
+
+static void pg_rollback(ic_conn *conn)
+{
+    pg_conn *c = PG_CONN(conn);
+    if (PQtransactionStatus(c->h) == PQTRANS_IDLE)
+        return;
+    (void)simple(c, "ROLLBACK", "db_rollback_failed", NULL);
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static uint32_t text_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static pg_stmt *stmt_new(ic_conn *conn, const char *sql, uint32_t h, const char *name, int n)
+{
+    pg_stmt *s = ic_calloc(1, sizeof *s);
+    s->base.conn = conn;
+    s->sql = sql;
+    s->hash = h;
+    ic_strlcpy(s->name, name, sizeof s->name);
+    s->nparams = n;
+    if (n > 0) {
+        s->values = ic_calloc((size_t)n, sizeof *s->values);
+        s->nums = ic_calloc((size_t)n, sizeof *s->nums);
+    }
+    s->busy = true;
+    return s;
+}
+
+static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
+{
+    ic_err err = IC_OK;
+    pg_conn *c = PG_CONN(conn);
+    *out = NULL;
+    uint32_t h = text_hash(sql);
+    pg_stmt **slot = &c->buckets[h % CACHE_BUCKETS];
+    pg_stmt *s = *slot;
+    while (s && !(s->hash == h && (s->sql == sql || strcmp(s->sql, sql) == 0)))
+        s = s->next;
+    if (s && !s->busy) {
+        s->busy = true;
+        s->bind_err = IC_OK;
+        *out = &s->base;
+        return IC_OK;
+    }
+    if (s) { /* in use (a query inside a scan of itself): same server statement */
+        pg_stmt *n = stmt_new(conn, sql, h, s->name, s->nparams);
+        *out = &n->base;
+        return IC_OK;
+    }
+    int nparams = 0;
+    err = ic_sql_scan_placeholders(sql, &nparams);
+    if (err != IC_OK)
+        return err;
+    char name[24];
+    snprintf(name, sizeof name, "s%u", ++c->names);
+    PGresult *res = PQprepare(c->h, name, sql, nparams, NULL);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = note_error(c, res, "db_prepare_failed", sql);
+        if (err != IC_ERR_DB) /* a prepare fails on the text, never a constraint */
+            err = IC_ERR_DB;
+        PQclear(res);
+        return err;
+    }
+    PQclear(res);
+    c->err[0] = '\0';
+    pg_stmt *n = stmt_new(conn, sql, h, name, nparams);
+    n->cached = true;
+    n->next = *slot;
+    *slot = n;
+    *out = &n->base;
+    return IC_OK;
+}
+
+/* The value slot for parameter i, or NULL (noted) when i is out of range. */
+static bool bind_ok(pg_stmt *s, int i)
+{
+    if (i >= 1 && i <= s->nparams)
+        return true;
+    if (s->bind_err == IC_OK) {
+        IC_ERROR("db_bind_failed", "index=%d msg=\"column index out of range\" sql=\"%.60s\"", i,
+                 s->sql);
+        s->bind_err = IC_ERR_INTERNAL;
+    }
+    return false;
+}
+
+static void pg_bind_i64(ic_stmt *stmt, int i, int64_t v)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    if (!bind_ok(s, i))
+        return;
+    snprintf(s->nums[i - 1], sizeof s->nums[i - 1], "%lld", (long long)v);
+    s->values[i - 1] = s->nums[i - 1];
+}
+
+static void pg_bind_text(ic_stmt *stmt, int i, const char *v)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    if (bind_ok(s, i))
+        s->values[i - 1] = v;
+}
+
+static void pg_bind_null(ic_stmt *stmt, int i)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    if (bind_ok(s, i))
+        s->values[i - 1] = NULL;
+}
+
+static ic_err pg_step(ic_stmt *stmt, bool *row)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    pg_conn *c = PG_CONN(s->base.conn);
+    *row = false;
+    if (s->bind_err != IC_OK)
+        return s->bind_err;
+    if (!s->ran) {
+        s->ran = true;
+        s->res = PQexecPrepared(c->h, s->name, s->nparams, s->values, NULL, NULL, 0);
+        ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_TUPLES_OK) {
+            s->nrows = PQntuples(s->res);
+        } else if (st == PGRES_COMMAND_OK) {
+            s->nrows = 0;
+        } else {
+            ic_err err = note_error(c, s->res, "db_step_failed", s->sql);
+            PQclear(s->res);
+            s->res = NULL;
+            s->nrows = 0;
+            return err;
+        }
+        s->row = -1;
+    }
+    if (s->row < s->nrows)
+        s->row++;
+    *row = s->row < s->nrows;
+    return IC_OK;
+}
+
+static const char *cell(pg_stmt *s, int col)
+{
+    if (!s->res || s->row < 0 || s->row >= s->nrows || col < 0 || col >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, col))
+        return NULL;
+    return PQgetvalue(s->res, s->row, col);
+}
+
+static int64_t pg_col_i64(ic_stmt *s, int col)
+{
+    const char *v = cell(PG_STMT(s), col);
+    if (!v)
+        return 0;
+    if (v[0] == 't' && v[1] == '\0') /* boolean */
+        return 1;
+    return (int64_t)strtoll(v, NULL, 10);
+}
+
+static const char *pg_col_text(ic_stmt *s, int col)
+{
+    return cell(PG_STMT(s), col);
+}
+
+static bool pg_col_null(ic_stmt *s, int col)
+{
+    return cell(PG_STMT(s), col) == NULL;
+}
+
+static int64_t pg_changes(ic_stmt *stmt)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    if (!s->res)
+        return 0;
+    return (int64_t)strtoll(PQcmdTuples(s->res), NULL, 10);
+}
+
+static void pg_done(ic_stmt *stmt)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    if (!s->cached) {
+        stmt_free(s);
+        return;
+    }
+    if (s->res)
+        PQclear(s->res);
+    s->res = NULL;
+    s->ran = false;
+    s->row = s->nrows = 0;
+    for (int i = 0; i < s->nparams; i++)
+        s->values[i] = NULL;
+    s->busy = false;
+}
+
+static ic_err pg_exec(ic_conn *c, const char *sql)
+{
+    return simple(PG_CONN(c), sql, "db_exec_failed", NULL);
+}
+
+static const char PG_SCHEMA_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
+                                      "  version BIGINT PRIMARY KEY,\n"
+                                      "  name TEXT NOT NULL,\n"
+                                      "  applied_us BIGINT NOT NULL\n"
+                                      ")";
+
+const ic_backend ic_postgres_backend = {
+    .name = "postgres",
+    .begin_sql = "BEGIN",
+    /* One migration at a time across every process sharing the database. */
+    .migrate_lock_sql = "SELECT pg_advisory_xact_lock(7301001)",
+    .schema_table_sql = PG_SCHEMA_TABLE,
+    .migrations = ic_postgres_migrations,
+    .migrations_count = &ic_postgres_migrations_count,
+    .db_init = pg_db_init,
+    .db_free = pg_db_free,
+    .conn_open = pg_conn_open,
+    .conn_close = pg_conn_close,
+    .in_transaction = pg_in_transaction,
+    .errmsg = pg_errmsg,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .prepare = pg_prepare,
+    .bind_i64 = pg_bind_i64,
+    .bind_text = pg_bind_text,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .col_i64 = pg_col_i64,
+    .col_text = pg_col_text,
+    .col_null = pg_col_null,
+    .changes = pg_changes,
+    .done = pg_done,
+    .exec = pg_exec,
+};
