@@ -1,5 +1,6 @@
 /* store_fixture.h - the fixture shared by test_store.c and
- * test_store_messages.c: a SQLite file in a fresh folder under $IC_TEST_TMP,
+ * test_store_messages.c: a SQLite file in a fresh folder under $IC_TEST_TMP
+ * (or a fresh PostgreSQL database when IC_TEST_PG_URL is set: test_db.h),
  * migrated, with two workspaces (ws, ws2) and a channel in each (ch, ch2).
  * Include once per test program; everything is static. */
 #ifndef IC_TEST_STORE_FIXTURE_H
@@ -9,6 +10,7 @@
 #include "base/time.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "test_db.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -60,7 +62,7 @@ static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     make_tmp_dir(f->dir, sizeof f->dir);
-    snprintf(f->path, sizeof f->path, "%s/var/ic.db", f->dir);
+    test_db_make(f->dir, "var/ic.db", f->path, sizeof f->path);
     ic_errmsg em = {{0}};
     assert_int_equal(ic_db_open(f->path, &f->db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
@@ -77,8 +79,15 @@ static int teardown(void **state)
 {
     fx *f = *state;
     ic_db_close(f->db);
+    test_db_drop(f->path);
     free(f);
     return 0;
+}
+
+/* How many migrations the backend under test has. */
+static inline size_t migrations_count(void)
+{
+    return test_db_pg() ? ic_postgres_migrations_count : ic_sqlite_migrations_count;
 }
 
 static int64_t sql_i64(ic_conn *c, const char *sql)

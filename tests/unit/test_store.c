@@ -82,19 +82,20 @@ static void test_migrate_idempotent(void **state)
     assert_int_equal(ic_db_migrate(f->db, &applied, &em), IC_OK);
     assert_int_equal(applied, 0);
     assert_int_equal(sql_i64(f->c, "SELECT count(*) FROM schema_migrations"),
-                     (int64_t)ic_sqlite_migrations_count);
+                     (int64_t)migrations_count());
 
     /* A fresh database gets every migration exactly once. */
     char dir[512], path[700];
     ic_db *db = NULL;
     make_tmp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/fresh.db", dir);
+    test_db_make(dir, "fresh.db", path, sizeof path);
     assert_int_equal(ic_db_open(path, &db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(db, &applied, &em), IC_OK);
-    assert_int_equal(applied, (int)ic_sqlite_migrations_count);
+    assert_int_equal(applied, (int)migrations_count());
     assert_int_equal(ic_db_migrate(db, &applied, &em), IC_OK);
     assert_int_equal(applied, 0);
     ic_db_close(db);
+    test_db_drop(path);
 
     /* The data survive reopening. */
     ic_db_close(f->db);

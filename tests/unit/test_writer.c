@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_db.h"
+
 typedef struct fx {
     char dir[512];
     char path[600];
@@ -34,7 +36,7 @@ static int setup(void **state)
     mkdir(base, 0755);
     snprintf(f->dir, sizeof f->dir, "%s/writer-XXXXXX", base);
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/ic.db", f->dir);
+    test_db_make(f->dir, "ic.db", f->path, sizeof f->path);
     ic_errmsg em = {{0}};
     assert_int_equal(ic_db_open(f->path, &f->db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
@@ -53,6 +55,7 @@ static int teardown(void **state)
     fx *f = *state;
     ic_writer_stop(f->w);
     ic_db_close(f->db);
+    test_db_drop(f->path);
     free(f);
     return 0;
 }
@@ -219,9 +222,15 @@ static void test_failing_job_alone(void **state)
     assert_int_equal(jobs, 3);    /* the gate, a and c */
 }
 
-/* Defers foreign key checks to COMMIT and breaks one, so the commit fails. */
+/* Defers a constraint check to COMMIT and breaks it, so the commit fails:
+ * SQLite defers foreign keys; PostgreSQL defers only constraints declared
+ * DEFERRABLE, so there the job breaks one of a temporary table. */
 static ic_err bad_fk_apply(ic_conn *tx, ic_write_job *job)
 {
+    if (test_db_pg())
+        return ic_sql_exec(tx, "CREATE TEMP TABLE defer_check"
+                               " (x BIGINT UNIQUE DEFERRABLE INITIALLY DEFERRED);"
+                               " INSERT INTO defer_check VALUES (1), (1)");
     ic_err err = ic_sql_exec(tx, "PRAGMA defer_foreign_keys = ON");
     if (err == IC_OK)
         err = ic_sql_run(tx,

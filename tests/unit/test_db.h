@@ -1,0 +1,85 @@
+/* test_db.h - where a unit test's database lives. Without IC_TEST_PG_URL it
+ * is a SQLite file; with it (a maintenance URL of a throwaway server, as
+ * printed by scripts/pg-test-server.sh; `make test-pg` sets it) every call of
+ * test_db_make creates a fresh PostgreSQL database t_<pid>_<n>_<time> and
+ * gives its URL, and test_db_drop removes it again. Include in any test
+ * program that opens a database; everything is static. */
+#ifndef IC_TEST_DB_H
+#define IC_TEST_DB_H
+
+#include "base/time.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* True when the tests run on PostgreSQL. */
+static inline bool test_db_pg(void)
+{
+    const char *u = getenv("IC_TEST_PG_URL");
+    return u && *u;
+}
+
+/* Runs sql on the maintenance database; aborts the test program on failure
+ * (a fixture cannot go on without its database). */
+static inline void test_db_admin(const char *sql)
+{
+    ic_db *db = NULL;
+    ic_errmsg em = {{0}};
+    if (ic_db_open(getenv("IC_TEST_PG_URL"), &db, &em) != IC_OK) {
+        fprintf(stderr, "test_db: %s\n", em.msg);
+        abort();
+    }
+    if (ic_sql_exec(ic_db_thread_conn(db), sql) != IC_OK) {
+        fprintf(stderr, "test_db: %s: %s\n", sql, ic_sql_errmsg(ic_db_thread_conn(db)));
+        abort();
+    }
+    ic_db_close(db);
+}
+
+/* Writes into out the URL of a new empty database: "dir/file" on SQLite, a
+ * fresh PostgreSQL database with IC_TEST_PG_URL. */
+static inline void test_db_make(const char *dir, const char *file, char *out, size_t size)
+{
+    static unsigned n;
+    if (!test_db_pg()) {
+        snprintf(out, size, "%s/%s", dir, file);
+        return;
+    }
+    char name[64], sql[128];
+    snprintf(name, sizeof name, "t_%d_%u_%llx", (int)getpid(), ++n,
+             (unsigned long long)ic_now_us());
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    test_db_admin(sql);
+    /* Replace the maintenance URL's database (scheme://who@where/DB?opts). */
+    const char *base = getenv("IC_TEST_PG_URL");
+    const char *scheme = strstr(base, "://");
+    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+    const char *query = strchr(base, '?');
+    int keep = slash ? (int)(slash - base) : (query ? (int)(query - base) : (int)strlen(base));
+    snprintf(out, size, "%.*s/%s%s", keep, base, name, query ? query : "");
+}
+
+/* Drops the database of url when it is one test_db_make created; nothing on
+ * SQLite (the folder is the test's). All connections to it must be closed. */
+static inline void test_db_drop(const char *url)
+{
+    if (!test_db_pg() || !url)
+        return;
+    const char *q = strchr(url, '?');
+    const char *slash = url + (q ? (size_t)(q - url) : strlen(url));
+    while (slash > url && *slash != '/')
+        slash--;
+    char name[64], sql[160];
+    snprintf(name, sizeof name, "%.*s", (int)((q ? q : url + strlen(url)) - slash - 1), slash + 1);
+    if (strncmp(name, "t_", 2) != 0)
+        return;
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    test_db_admin(sql);
+}
+
+#endif
