@@ -3,7 +3,11 @@
  *
  * Files live under cfg->media_dir; the database keeps their path relative
  * to it. Uploads are written to a temporary file, synced, then renamed, so a
- * row never points at half a file. */
+ * row never points at half a file. An upload is then sent on to Meta by the
+ * media thread (ic_media_upload) and answered only once Meta's media id is
+ * recorded on the row, so the answer's "wa_media_id" can go straight into a
+ * message. The request is deferred throughout: poll thread (checks, file),
+ * writer (row), media thread (Meta), writer (Meta's id, then the answer). */
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/json_in.h"
@@ -13,6 +17,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "wa/media.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +109,19 @@ static bool mime_inline(const char *m)
     return ic_str_starts(m, "image/") || ic_str_starts(m, "audio/") || ic_str_starts(m, "video/");
 }
 
+/* Meta's media id goes into a header: keep it to the characters its ids
+ * use. */
+static bool wa_id_is_clean(const char *id)
+{
+    if (!id || !*id || strlen(id) > 128)
+        return false;
+    for (; *id; id++)
+        if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') ||
+              (*id >= '0' && *id <= '9') || strchr("._-", *id)))
+            return false;
+    return true;
+}
+
 static void get_media(ic_req *r, void *arg)
 {
     ic_app *app = arg;
@@ -146,6 +164,11 @@ static void get_media(ic_req *r, void *arg)
     /* The HTTP layer adds X-Content-Type-Options: nosniff to every answer. */
     ic_req_add_header(r, "Content-Disposition", disp);
     ic_req_add_header(r, "Content-Security-Policy", "sandbox; default-src 'none'");
+    /* Meta's id of the file (an upload sent to Meta, or inbound media), for
+     * naming it in a message. */
+    const char *wa_id = json_string_value(json_object_get(row, "wa_media_id"));
+    if (wa_id_is_clean(wa_id))
+        ic_req_add_header(r, "X-WhatsApp-Media-Id", wa_id);
     ic_req_respond_file(r, 200, mime, full);
 out:
     ic_free(full);
@@ -221,15 +244,80 @@ out:
     return e;
 }
 
+/* One upload, from the request to the answer. Owned by whichever step runs:
+ * the writer (the row), then the media thread (the upload to Meta), then the
+ * writer again (Meta's id); the step that answers frees it. */
 typedef struct upload_job {
-    ic_write_job job;
+    ic_write_job job;    /* stores the row */
+    ic_write_job record; /* records Meta's id on it */
+    ic_app *app;
     ic_req *r;
     ic_media_row row;
     const media_kind *kind;
     char rel[128];
     char sha[65];
+    char wa_id[257]; /* Meta's media id once uploaded */
     char *full;
 } upload_job;
+
+static void upload_free(upload_job *j)
+{
+    if (!j)
+        return;
+    ic_free(j->full);
+    ic_free(j);
+}
+
+/* 201 with the row, and Meta's id when the file went to Meta. */
+static void answer_created(upload_job *j)
+{
+    json_t *answer = json_pack("{s:I, s:I, s:s, s:I, s:s}", "id", (json_int_t)j->row.id,
+                               "channel_id", (json_int_t)j->row.channel_id, "mime_type",
+                               j->kind->mime, "size", (json_int_t)j->row.size, "sha256", j->sha);
+    if (j->wa_id[0])
+        json_object_set_new(answer, "wa_media_id", json_string(j->wa_id));
+    ic_req_respond_json(j->r, 201, answer);
+}
+
+/* The file is stored but has no WhatsApp id: 503 when the uploader is busy
+ * or stopping, else 502 upload_failed saying why. */
+static void answer_not_uploaded(upload_job *j, ic_err e)
+{
+    const char *why = NULL;
+    IC_WARN("api_media_upload_failed", "rid=%s ws=%lld media=%lld err=\"%s\"", ic_req_id(j->r),
+            (long long)j->row.workspace_id, (long long)j->row.id, ic_strerror(e));
+    if (e == IC_ERR_BUSY) {
+        ic_req_add_header(j->r, "Retry-After", "1");
+        ic_req_error(j->r, 503, ic_api_error_code(e),
+                     "the upload to WhatsApp is busy; the file is stored as media %lld without a "
+                     "WhatsApp id: upload it again later",
+                     (long long)j->row.id);
+        return;
+    }
+    switch (e) {
+    case IC_ERR_AUTH:
+        why = "WhatsApp refused the upload: the channel's access token was not accepted";
+        break;
+    case IC_ERR_INVALID:
+        why = "WhatsApp refused the upload: it did not accept the file";
+        break;
+    case IC_ERR_LIMIT:
+        why = "WhatsApp refused the upload: the file is over WhatsApp's size limit for its type";
+        break;
+    case IC_ERR_NOT_FOUND:
+        why = "the upload to WhatsApp could not start: the stored file or the channel is gone";
+        break;
+    case IC_ERR_IO:
+        why = "the upload to WhatsApp failed: the Graph API kept failing or could not be reached";
+        break;
+    default:
+        why = "the upload to WhatsApp failed";
+        break;
+    }
+    ic_req_error(j->r, 502, "upload_failed",
+                 "%s; the file is stored as media %lld without a WhatsApp id", why,
+                 (long long)j->row.id);
+}
 
 static ic_err upload_apply(ic_conn *tx, ic_write_job *job)
 {
@@ -242,6 +330,57 @@ static ic_err upload_apply(ic_conn *tx, ic_write_job *job)
                                  j->sha, j->kind->mime);
 }
 
+static ic_err record_apply(ic_conn *tx, ic_write_job *job)
+{
+    upload_job *j = job->arg;
+    return ic_store_media_set_wa_id(tx, j->row.workspace_id, j->row.id, j->wa_id);
+}
+
+/* Writer thread: Meta's id is durable on the row (or not). Answers and
+ * frees j. */
+static void record_done(ic_write_job *job, ic_err result)
+{
+    upload_job *j = job->arg;
+    if (result != IC_OK) {
+        IC_WARN("api_media_wa_id_not_recorded", "rid=%s ws=%lld media=%lld err=\"%s\"",
+                ic_req_id(j->r), (long long)j->row.workspace_id, (long long)j->row.id,
+                ic_strerror(result));
+        ic_api_fail(j->r, result, NULL);
+        goto out;
+    }
+    IC_INFO("api_media_sendable", "rid=%s ws=%lld media=%lld", ic_req_id(j->r),
+            (long long)j->row.workspace_id, (long long)j->row.id);
+    answer_created(j);
+out:
+    upload_free(j);
+}
+
+/* Media thread: Meta answered the upload (or it failed for good). Submits
+ * the write of Meta's id, which never blocks; answers and frees j itself
+ * when there is nothing to write. */
+static void upload_sent(void *arg, ic_err result, const char *wa_media_id)
+{
+    upload_job *j = arg;
+    if (result == IC_OK &&
+        (!wa_media_id || ic_strlcpy(j->wa_id, wa_media_id, sizeof j->wa_id) >= sizeof j->wa_id))
+        result = IC_ERR_INVALID;
+    if (result != IC_OK)
+        goto fail;
+    j->record.apply = record_apply;
+    j->record.done = record_done;
+    j->record.arg = j;
+    result = ic_writer_submit(j->app->writer, &j->record);
+    if (result == IC_OK)
+        return; /* record_done owns j now */
+fail:
+    j->wa_id[0] = '\0';
+    answer_not_uploaded(j, result);
+    upload_free(j);
+}
+
+/* Writer thread: the row and its file are durable. Without a media thread
+ * (app->media NULL) the answer has no WhatsApp id; otherwise the file goes
+ * to Meta first and upload_sent carries on. */
 static void upload_done(ic_write_job *job, ic_err result)
 {
     upload_job *j = job->arg;
@@ -253,13 +392,17 @@ static void upload_done(ic_write_job *job, ic_err result)
     IC_INFO("api_media_uploaded", "rid=%s ws=%lld media=%lld mime=%s size=%lld", ic_req_id(j->r),
             (long long)j->row.workspace_id, (long long)j->row.id, j->kind->mime,
             (long long)j->row.size);
-    json_t *answer = json_pack("{s:I, s:I, s:s, s:I, s:s}", "id", (json_int_t)j->row.id,
-                               "channel_id", (json_int_t)j->row.channel_id, "mime_type",
-                               j->kind->mime, "size", (json_int_t)j->row.size, "sha256", j->sha);
-    ic_req_respond_json(j->r, 201, answer);
+    if (!j->app->media) {
+        answer_created(j);
+        goto out;
+    }
+    result = ic_media_upload(j->app->media, j->row.workspace_id, j->row.channel_id, j->row.id,
+                             upload_sent, j);
+    if (result == IC_OK)
+        return; /* upload_sent owns j now, and may be running already */
+    answer_not_uploaded(j, result == IC_ERR_INVALID ? IC_ERR_INTERNAL : result);
 out:
-    ic_free(j->full);
-    ic_free(j);
+    upload_free(j);
 }
 
 static void upload_media(ic_req *r, void *arg)
@@ -303,6 +446,7 @@ static void upload_media(ic_req *r, void *arg)
         goto fail;
     }
     j = ic_calloc(1, sizeof *j);
+    j->app = app;
     j->r = r;
     j->kind = kind;
     ic_sha256_hex(body, len, j->sha);
@@ -341,10 +485,7 @@ static void upload_media(ic_req *r, void *arg)
 fail:
     ic_api_fail(r, e, &em);
 out:
-    if (j) {
-        ic_free(j->full);
-        ic_free(j);
-    }
+    upload_free(j);
     ic_free(dir);
     ic_channel_clear(&ch);
 }

@@ -19,6 +19,8 @@ static const char SQL_FIND[] =
 static const char SQL_UPDATE[] =
     "UPDATE media SET state = $1, path = $2, size = $3, sha256 = $4,"
     " mime_type = COALESCE($5, mime_type), updated_us = $6 WHERE id = $7 AND workspace_id = $8";
+static const char SQL_SET_WA_ID[] = "UPDATE media SET wa_media_id = $1, updated_us = $2"
+                                    " WHERE id = $3 AND workspace_id = $4";
 
 #define MEDIA_COLS                                                                                 \
     "id, channel_id, wa_media_id, mime_type, size, sha256, state, path, created_us, workspace_id"
@@ -108,6 +110,20 @@ ic_err ic_store_media_update(ic_conn *c, int64_t ws, int64_t id, const char *sta
                             IC_ARGS(IC_TXT(state), IC_TXT(path), IC_I64(size), IC_TXT(sha256),
                                     IC_TXT(mime_type), IC_I64(ic_now_us()), IC_I64(id), IC_I64(ws)),
                             &changed);
+    if (err == IC_OK && changed == 0)
+        err = IC_ERR_NOT_FOUND;
+    return err;
+}
+
+/* Records Meta's id of an uploaded file; see store.h. */
+ic_err ic_store_media_set_wa_id(ic_conn *c, int64_t ws, int64_t id, const char *wa_media_id)
+{
+    int64_t changed = 0;
+    if (!wa_media_id || !*wa_media_id || !len_ok(wa_media_id, ID_MAX_LEN))
+        return IC_ERR_INVALID;
+    ic_err err = ic_sql_run(
+        c, SQL_SET_WA_ID, IC_ARGS(IC_TXT(wa_media_id), IC_I64(ic_now_us()), IC_I64(id), IC_I64(ws)),
+        &changed);
     if (err == IC_OK && changed == 0)
         err = IC_ERR_NOT_FOUND;
     return err;

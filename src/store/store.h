@@ -291,6 +291,13 @@ ic_err ic_store_media_upsert(ic_conn *c, ic_media_row *m);
 ic_err ic_store_media_update(ic_conn *c, int64_t ws, int64_t id, const char *state,
                              const char *path, int64_t size, const char *sha256,
                              const char *mime_type);
+/* Records wa_media_id, Meta's id for the file of media row id (after an
+ * upload to the Graph API), replacing any earlier one. wa_media_id is
+ * borrowed (copied into the row). IC_ERR_INVALID for a NULL, empty or
+ * over-long (256 bytes) id, IC_ERR_NOT_FOUND when the row is not in ws,
+ * IC_ERR_EXISTS when another row of the same channel already has that id.
+ * Writer only (inside a write job). */
+ic_err ic_store_media_set_wa_id(ic_conn *c, int64_t ws, int64_t id, const char *wa_media_id);
 /* Media row by id within ws: a JSON object {id, mime_type, size, state, path, ...}. */
 ic_err ic_store_media_get(ic_conn *c, int64_t ws, int64_t id, json_t **out);
 /* Media rows in state "pending" (to fetch after a restart), oldest first. */

@@ -1,11 +1,16 @@
 """End to end: the service answers people through the REST API; wa-sim plays
 Meta. Statuses flow back; throttling and server errors are retried until
 delivered; the 24-hour window and Meta's limits are enforced before sending."""
+import base64
 import unittest
+import urllib.request
 
-from harness import Sandbox, http, wait_until
+from harness import ACCESS_TOKEN, Sandbox, http, wait_until
 
 PERSON = "27820002222"
+# A 1x1 PNG.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                       "hgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 def reply(sb, conv_id, text):
@@ -86,6 +91,40 @@ class OutboundTest(unittest.TestCase):
             self.assertEqual(js["error"]["code"], "limit")
             self.assertIn("20", js["error"]["message"])
             self.assertEqual(sb.sim_stats()["accepted"], 0)
+
+    def test_uploaded_file_is_sent_by_its_whatsapp_id(self):
+        with Sandbox() as sb:
+            sb.person_sends(PERSON, {"type": "text", "text": "can you send my clinic card?"})
+            conv = first_conversation(sb)
+            st, up, _ = http("POST", sb.url + "/api/v1/media?channel_id=1", PNG,
+                             {"Authorization": "Bearer " + sb.token, "Content-Type": "image/png"})
+            self.assertEqual(st, 201, up)
+            self.assertEqual((up["channel_id"], up["mime_type"], up["size"]), (1, "image/png", len(PNG)))
+            wa_media_id = up["wa_media_id"]
+            self.assertTrue(wa_media_id)
+            self.assertEqual(sb.sim_stats()["media_uploaded"], 1)
+            # Meta (wa-sim) holds the very bytes under that id.
+            auth = {"Authorization": "Bearer " + ACCESS_TOKEN}
+            st, meta, _ = http("GET", "%s/v21.0/%s" % (sb.sim_url, wa_media_id), headers=auth)
+            self.assertEqual(st, 200, meta)
+            self.assertEqual(meta["mime_type"], "image/png")
+            with urllib.request.urlopen(urllib.request.Request(meta["url"], headers=auth)) as r:
+                self.assertEqual(r.read(), PNG)
+            # Our copy names Meta's id too.
+            st, _, hdrs = http("GET", sb.url + "/api/v1/media/%d" % up["id"],
+                               headers={"Authorization": "Bearer " + sb.token})
+            self.assertEqual(st, 200)
+            self.assertEqual(hdrs["X-WhatsApp-Media-Id"], wa_media_id)
+
+            st, m, _ = sb.api("POST", "/api/v1/conversations/%d/messages" % conv, {"message": {
+                "type": "image", "image": {"id": wa_media_id, "caption": "Your clinic card"}}})
+            self.assertEqual(st, 202, m)
+            wait_until(lambda: message_status(sb, m["id"]) in ("delivered", "read"),
+                       what="image delivered")
+            st, inbox, _ = http("GET", "%s/sim/people/%s/inbox" % (sb.sim_url, PERSON))
+            images = [x["message"]["image"] for x in inbox["messages"]
+                      if x["message"].get("type") == "image"]
+            self.assertEqual(images, [{"id": wa_media_id, "caption": "Your clinic card"}])
 
 
 if __name__ == "__main__":

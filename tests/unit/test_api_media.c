@@ -93,6 +93,8 @@ static void test_media_upload_then_download_is_identical(void **state)
     int64_t id = jint(r.json, "id");
     assert_int_equal(jint(r.json, "size"), sizeof data);
     assert_string_equal(jstr(r.json, "mime_type"), "image/png");
+    /* No media thread runs here: the file is stored, not sent to Meta. */
+    assert_null(json_object_get(r.json, "wa_media_id"));
     resp_free(&r);
 
     const char *p = pathf("/api/v1/media/%lld", (long long)id);
