@@ -39,6 +39,14 @@ static ic_err run_job(ic_conn *c, ic_write_job *job)
     if (err != IC_OK)
         return IC_ERR_DB;
     err = job->apply ? job->apply(c, job) : IC_OK;
+    if (err == IC_OK && !ic_sql_in_transaction(c)) {
+        /* A statement failed and the job went on as if not. SQLite carries
+         * on after a failed statement; PostgreSQL refuses everything until
+         * the savepoint is rolled back, so the job's work is lost: fail the
+         * job alone, not the batch. */
+        IC_ERROR("writer_job_ignored_error", "msg=\"%s\"", ic_sql_errmsg(c));
+        err = IC_ERR_DB;
+    }
     if (err != IC_OK) {
         if (ic_sql_run(c, SQL_ROLLBACK_TO, NULL, 0, NULL) != IC_OK)
             IC_ERROR("writer_rollback_to_failed", "msg=\"%s\"", ic_sql_errmsg(c));

@@ -14,13 +14,14 @@
 #include "base/crypto.h"
 #include "base/time.h"
 #include "http/http.h"
+#include "store/sql.h"
 #include "store/store.h"
+#include "test_db.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,7 @@
 
 static struct {
     char dir[512];
+    char dburl[700]; /* a file in dir, or a PostgreSQL database (test_db.h) */
     char media[600];
     ic_config cfg;
     ic_app app;
@@ -196,25 +198,20 @@ static inline int setup(void **state)
     assert_int_equal(ic_crypto_init(), IC_OK);
     curl_global_init(CURL_GLOBAL_ALL);
 
-    char dbpath[700];
-    snprintf(dbpath, sizeof dbpath, "%s/ic.db", F.dir);
+    test_db_make(F.dir, "ic.db", F.dburl, sizeof F.dburl);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(dbpath, &F.db, &em), IC_OK);
+    assert_int_equal(ic_db_open(F.dburl, &F.db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(F.db, NULL, &em), IC_OK);
     assert_int_equal(ic_writer_start(F.db, 1024, &F.w, &em), IC_OK);
     seed(seed_base, NULL);
     /* The store refuses unsafe paths itself; a row from a tampered or older
      * database is simulated by writing the paths behind its back. */
-    sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(dbpath, &raw), SQLITE_OK);
-    sqlite3_busy_timeout(raw, 5000);
     char sql[300];
     snprintf(sql, sizeof sql,
              "UPDATE media SET path = '../secret' WHERE id = %lld;"
              "UPDATE media SET path = '/etc/passwd' WHERE id = %lld;",
              (long long)F.media_evil, (long long)F.media_abs);
-    assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(raw);
+    assert_int_equal(ic_sql_exec(ic_db_thread_conn(F.db), sql), IC_OK);
 
     /* Files: a stored one in B, and a secret next to the media folder that
      * the "../secret" row would reach. */
@@ -247,6 +244,7 @@ static inline int teardown(void **state)
     ic_http_stop(F.h, 1000);
     ic_writer_stop(F.w);
     ic_db_close(F.db);
+    test_db_drop(F.dburl);
     curl_global_cleanup();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", F.dir);

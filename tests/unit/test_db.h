@@ -82,4 +82,76 @@ static inline void test_db_drop(const char *url)
     test_db_admin(sql);
 }
 
+/* A second handle on a test's database for assertions (its own
+ * connections, like a separate process would have). The statement cache
+ * keeps query text by pointer, so the view keeps a copy of each text it ran
+ * until test_view_close. */
+typedef struct test_view {
+    ic_db *db;
+    char *texts[256];
+    size_t n;
+} test_view;
+
+static inline void test_view_open(test_view *v, const char *url)
+{
+    ic_errmsg em = {{0}};
+    memset(v, 0, sizeof *v);
+    if (ic_db_open(url, &v->db, &em) != IC_OK) {
+        fprintf(stderr, "test_view: %s\n", em.msg);
+        abort();
+    }
+}
+
+static inline void test_view_close(test_view *v)
+{
+    ic_db_close(v->db);
+    for (size_t i = 0; i < v->n; i++)
+        free(v->texts[i]);
+    memset(v, 0, sizeof *v);
+}
+
+/* Runs sql (no parameters) and leaves its first row ready; *s is NULL when
+ * the query failed (printed). */
+static inline bool test_view_query(test_view *v, const char *sql, ic_stmt **s)
+{
+    const char *text = NULL;
+    for (size_t i = 0; i < v->n && !text; i++)
+        if (strcmp(v->texts[i], sql) == 0)
+            text = v->texts[i];
+    if (!text) {
+        if (v->n == sizeof v->texts / sizeof v->texts[0])
+            abort();
+        text = v->texts[v->n++] = strdup(sql);
+    }
+    bool row = false;
+    ic_conn *c = ic_db_thread_conn(v->db);
+    *s = NULL;
+    if (ic_sql_prepare(c, text, s) != IC_OK || ic_sql_step(*s, &row) != IC_OK) {
+        fprintf(stderr, "test_view: %s: %s\n", sql, ic_sql_errmsg(c));
+        ic_sql_done(*s);
+        *s = NULL;
+        return false;
+    }
+    return row;
+}
+
+/* The first column of the first row of sql as an integer; -1 when no row. */
+static inline int64_t test_view_i64(test_view *v, const char *sql)
+{
+    ic_stmt *s = NULL;
+    int64_t r = test_view_query(v, sql, &s) ? ic_sql_col_i64(s, 0) : -1;
+    ic_sql_done(s);
+    return r;
+}
+
+/* The first column of the first row of sql as text ("" when NULL or no row). */
+static inline void test_view_text(test_view *v, const char *sql, char *out, size_t size)
+{
+    ic_stmt *s = NULL;
+    out[0] = '\0';
+    if (test_view_query(v, sql, &s) && ic_sql_col_text(s, 0))
+        snprintf(out, size, "%s", ic_sql_col_text(s, 0));
+    ic_sql_done(s);
+}
+
 #endif

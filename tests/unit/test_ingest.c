@@ -7,7 +7,6 @@
 #include "store/store.h"
 #include "wa/webhook.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +19,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_db.h"
+
 typedef struct fx {
     char dir[512];
     char path[600];
     ic_db *db;
     ic_writer *w;
-    sqlite3 *raw; /* a separate read-only view for assertions */
+    test_view raw; /* a separate view for assertions */
     int64_t ws;
     int64_t ch;
 } fx;
@@ -55,7 +56,7 @@ static int setup(void **state)
     mkdir(tmp, 0700);
     snprintf(f->dir, sizeof f->dir, "%s/ingest-XXXXXX", tmp);
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/ic.db", f->dir);
+    test_db_make(f->dir, "ic.db", f->path, sizeof f->path);
     ic_errmsg em = {{0}};
     assert_int_equal(ic_db_open(f->path, &f->db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
@@ -79,7 +80,7 @@ static int setup(void **state)
     assert_int_equal(ic_conn_commit(c), IC_OK);
 
     assert_int_equal(ic_writer_start(f->db, 100, &f->w, &em), IC_OK);
-    assert_int_equal(sqlite3_open_v2(f->path, &f->raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    test_view_open(&f->raw, f->path);
     *state = f;
     return 0;
 }
@@ -87,9 +88,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    sqlite3_close(f->raw);
+    test_view_close(&f->raw);
     ic_writer_stop(f->w);
     ic_db_close(f->db);
+    test_db_drop(f->path);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -100,26 +102,13 @@ static int teardown(void **state)
 /* The first column of the first row of sql, as an integer. */
 static int64_t q_int(fx *f, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(f->raw, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(f->raw));
-    int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return test_view_i64(&f->raw, sql);
 }
 
 /* The first column of the first row of sql, as text ("" when NULL). */
 static void q_text(fx *f, const char *sql, char *out, size_t size)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(f->raw, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(f->raw));
-    out[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    test_view_text(&f->raw, sql, out, size);
 }
 
 typedef struct ingest_job {

@@ -35,6 +35,8 @@
 
 #include <cmocka.h>
 
+#include "test_db.h"
+
 #define TOKEN "tok-abc"
 #define PNID "1234567890"
 #define BIG_STREAM (5 * 1024 * 1024 + 100)
@@ -286,6 +288,8 @@ static struct {
     int64_t channel;     /* token TOKEN */
     int64_t bad_channel; /* a token Meta refuses */
 } t;
+
+static char db_url[700]; /* a file in t.dir, or a PostgreSQL database (test_db.h) */
 
 typedef enum { J_WORKSPACE, J_CHANNEL, J_MEDIA, J_STORED } tjob_kind;
 
@@ -788,9 +792,8 @@ static int setup(void **state)
         return -1;
     srv.port = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
 
-    char db[600];
-    snprintf(db, sizeof db, "%s/ic.db", t.dir);
-    if (ic_db_open(db, &t.db, &em) != IC_OK || ic_db_migrate(t.db, NULL, &em) != IC_OK ||
+    test_db_make(t.dir, "ic.db", db_url, sizeof db_url);
+    if (ic_db_open(db_url, &t.db, &em) != IC_OK || ic_db_migrate(t.db, NULL, &em) != IC_OK ||
         ic_writer_start(t.db, 1024, &t.w, &em) != IC_OK) {
         fprintf(stderr, "store: %s\n", em.msg);
         return -1;
@@ -820,6 +823,7 @@ static int teardown(void **state)
     ic_media_stop(t.m);
     ic_writer_stop(t.w);
     ic_db_close(t.db);
+    test_db_drop(db_url);
     if (srv.d)
         MHD_stop_daemon(srv.d);
     ic_free(stream_bytes);

@@ -9,6 +9,7 @@
 #include "wa/sender.h"
 
 #include "fake_graph.h"
+#include "test_db.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -32,6 +33,7 @@
 /* ---- the fixture ------------------------------------------------------------------- */
 
 typedef struct fx {
+    char dburl[700]; /* a file in dir, or a PostgreSQL database (test_db.h) */
     char dir[512];
     ic_db *db;
     ic_writer *w;
@@ -82,10 +84,9 @@ static int setup(void **state)
     mkdir(base, 0755);
     snprintf(f->dir, sizeof f->dir, "%s/sender-XXXXXX", base);
     assert_non_null(mkdtemp(f->dir));
-    char path[600];
-    snprintf(path, sizeof path, "%s/ic.db", f->dir);
+    test_db_make(f->dir, "ic.db", f->dburl, sizeof f->dburl);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(path, &f->db, &em), IC_OK);
+    assert_int_equal(ic_db_open(f->dburl, &f->db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
     f->c = ic_db_thread_conn(f->db);
     assert_int_equal(ic_store_workspace_insert(f->c, "Helpline", &f->ws), IC_OK);
@@ -112,6 +113,7 @@ static int teardown(void **state)
     ic_sender_stop(f->s);
     ic_writer_stop(f->w);
     ic_db_close(f->db);
+    test_db_drop(f->dburl);
     free(f);
     F = NULL;
     return 0;

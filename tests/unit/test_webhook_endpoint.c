@@ -10,7 +10,6 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_db.h"
+
 #define SECRET "fb_app_secret"
 #define VERIFY "verify-me"
 
@@ -34,7 +35,7 @@ typedef struct fx {
     ic_app app;
     ic_http *http;
     int port;
-    sqlite3 *raw;
+    test_view raw;
     int64_t ws;
     int64_t ch;
     char uuid[40];
@@ -167,14 +168,7 @@ static void read_shared(const char *rel, ic_buf *out)
 
 static int64_t q_int(fx *f, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(f->raw, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(f->raw));
-    int64_t v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return test_view_i64(&f->raw, sql);
 }
 
 /* ---- fixture ----------------------------------------------------------------- */
@@ -188,7 +182,7 @@ static fx *start(size_t writer_queue)
     mkdir(tmp, 0700);
     snprintf(f->dir, sizeof f->dir, "%s/webhook-XXXXXX", tmp);
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/ic.db", f->dir);
+    test_db_make(f->dir, "ic.db", f->path, sizeof f->path);
     ic_errmsg em = {{0}};
     assert_int_equal(ic_db_open(f->path, &f->app.db, &em), IC_OK);
     assert_int_equal(ic_db_migrate(f->app.db, NULL, &em), IC_OK);
@@ -225,7 +219,7 @@ static fx *start(size_t writer_queue)
     assert_int_equal(ic_http_start(f->http, &em), IC_OK);
     f->port = ic_http_port(f->http);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/webhooks/whatsapp/%s", f->port, f->uuid);
-    assert_int_equal(sqlite3_open_v2(f->path, &f->raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    test_view_open(&f->raw, f->path);
     return f;
 }
 
@@ -238,10 +232,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    sqlite3_close(f->raw);
+    test_view_close(&f->raw);
     ic_http_stop(f->http, 5000);
     ic_writer_stop(f->app.writer);
     ic_db_close(f->app.db);
+    test_db_drop(f->path);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
