@@ -1,9 +1,11 @@
 /* sql.h - the store's internal SQL executor (not for code outside src/store).
  *
  * The domain files (workspaces.c, channels.c, contacts.c, ...) hold their query
- * text and run it through these functions; sqlite.c implements them on SQLite,
- * and a PostgreSQL backend implements the same functions so that the same
- * query text runs on both. Query text rules (see docs/internals/storage.md):
+ * text and run it through these functions; db.c dispatches them to the
+ * backend (backend.h: sqlite.c or postgres.c) so that the same query text
+ * runs on both. On PostgreSQL a failed statement aborts the transaction it is
+ * in: a writer job must return the errors it gets (the writer then rolls
+ * back that job's savepoint). Query text rules (see docs/internals/storage.md):
  *  - placeholders are $1, $2, ... and each first appears in increasing order
  *    ($1 before $2 ...); ic_sql_prepare refuses a query that breaks this;
  *  - INSERT ... ON CONFLICT ... DO NOTHING / DO UPDATE, RETURNING id;

@@ -1,9 +1,10 @@
 /* store.h - the one storage interface of impactchat.
  *
- * Backends: SQLite (this file's implementation today: store/sqlite*.c) and
- * PostgreSQL (next). Callers never see SQL. Everything that belongs to an
- * organisation carries workspace_id, and every function that reads or writes
- * such rows takes it and filters on it: it is the tenant boundary.
+ * Backends: SQLite (store/sqlite.c) and PostgreSQL (store/postgres.c), chosen
+ * by the URL given to ic_db_open. Callers never see SQL. Everything that
+ * belongs to an organisation carries workspace_id, and every function that
+ * reads or writes such rows takes it and filters on it: it is the tenant
+ * boundary.
  *
  * Threads: an ic_db is shared by all threads. Each thread reads through its
  * own connection (ic_db_thread_conn). All writes go through the single
@@ -32,9 +33,12 @@ typedef struct ic_conn ic_conn;
 /* ---- opening, migrations ------------------------------------------------ */
 
 /* Opens the database named by url: a SQLite file path ("var/ic.db") or
- * "sqlite:PATH". Creates the file and its folder when missing; sets WAL,
- * synchronous=FULL, foreign keys and a busy timeout. Does not migrate.
- * On error *out is NULL and em says why ("cannot open var/x.db: ..."). */
+ * "sqlite:PATH", or a PostgreSQL URL ("postgres://user@host:port/db" or
+ * "postgresql://..."). SQLite: creates the file and its folder when missing;
+ * sets WAL, synchronous=FULL, foreign keys and a busy timeout. PostgreSQL:
+ * connects once to check the server. Does not migrate. On error *out is NULL
+ * and em says why ("cannot open var/x.db: ...", "cannot connect to
+ * PostgreSQL at host:port/db: ...", never with the password). */
 ic_err ic_db_open(const char *url, ic_db **out, ic_errmsg *em);
 
 /* Applies every numbered migration not applied yet, each in its own
