@@ -64,13 +64,19 @@ typedef struct pg_conn {
 
 /* ---- opening ------------------------------------------------------------- */
 
-/* Copies text into dst without line breaks (libpq ends messages with one). */
+/* Copies text into dst as one line: line breaks and tabs (libpq ends
+ * messages with one and indents hints) become single spaces. */
 static void copy_line(char *dst, size_t size, const char *text)
 {
     ic_strlcpy(dst, text ? text : "", size);
-    for (char *p = dst; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    char *w = dst;
+    for (const char *p = dst; *p; p++) {
+        char ch = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+        if (ch == ' ' && (w == dst || w[-1] == ' '))
+            continue; /* one space between words, none in front */
+        *w++ = ch;
+    }
+    *w = '\0';
     size_t n = strlen(dst);
     while (n > 0 && dst[n - 1] == ' ')
         dst[--n] = '\0';
