@@ -52,6 +52,7 @@ ic_err ic_http_new(const ic_http_config *cfg, ic_http **out, ic_errmsg *em)
     pthread_mutex_init(&h->mu, NULL);
     atomic_init(&h->unfinished, 0);
     atomic_init(&h->resuming_now, 0);
+    atomic_init(&h->connections, 0);
     *out = h;
     return IC_OK;
 }
@@ -260,6 +261,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ic_req_unref(r);
 }
 
+/* Counts open connections, for the waker (waker.c). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    ic_http *h = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&h->connections, 1);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&h->connections, 1);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
@@ -316,12 +328,14 @@ ic_err ic_http_start(ic_http *h, ic_errmsg *em)
         on_mhd_log, h, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)h->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
         MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_END);
     if (!h->d)
         return ic_errf(em, IC_ERR_IO, "cannot listen on %s port %d (in use, or not allowed)",
                        h->listen_addr, h->cfg.port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? (int)info->port : h->cfg.port;
+    h->waker = ic_http_waker_start(h->listen_addr, h->port, &h->connections);
     IC_INFO("http_listening", "addr=%s port=%d threads=%d", h->listen_addr, h->port,
             h->cfg.threads);
     return IC_OK;
@@ -340,6 +354,9 @@ void ic_http_stop(ic_http *h, int grace_ms)
     if (!h)
         return;
     if (h->d) {
+        /* Before the listening socket goes: the waker connects to it. */
+        ic_http_waker_stop(h->waker);
+        h->waker = NULL;
         MHD_socket s = MHD_quiesce_daemon(h->d);
         if (s != MHD_INVALID_SOCKET)
             close(s);

@@ -18,6 +18,9 @@
  * ic_req_defer takes a second reference that the handler's own answer drops,
  * so a late answer (after a shutdown already answered 503) touches only the
  * request, never the freed server. Lock order: req->mu, then http->mu.
+ *
+ * waker.c works around a libmicrohttpd epoll loop that can sit on 128 ready
+ * connections for up to the connection timeout (its header says how).
  */
 #ifndef IC_HTTP_HTTP_INTERNAL_H
 #define IC_HTTP_HTTP_INTERNAL_H
@@ -102,6 +105,8 @@ struct ic_http {
     bool closing;               /* after the grace: no more suspensions (mu) */
     atomic_size_t unfinished;   /* handlers called whose request has not completed */
     atomic_size_t resuming_now; /* answers between unlisting and MHD_resume_connection */
+    atomic_size_t connections;  /* open connections, knocks included */
+    struct ic_http_waker *waker;
 };
 
 /* router.c */
@@ -120,5 +125,16 @@ struct MHD_Response *ic_req_error_response(ic_req *r, const char *code, const ch
  * answer (drops the defer reference); otherwise the server's (404, 413, 503 at
  * shutdown). A second answer is dropped. May resume the connection. */
 void ic_req_finish(ic_req *r, int status, struct MHD_Response *resp, bool user);
+
+/* waker.c */
+typedef struct ic_http_waker ic_http_waker;
+/* Starts a thread that, while *conns is high enough for libmicrohttpd's
+ * epoll loop to stall, connects to the server at listen_addr:port every
+ * 100 ms so that every poll thread gets an event. conns is borrowed and must
+ * outlive the waker. NULL when the thread cannot be started (logged; the
+ * server works without it). Call after the daemon listens. */
+ic_http_waker *ic_http_waker_start(const char *listen_addr, int port, const atomic_size_t *conns);
+/* Stops the thread and frees w; waits at most for one knock. NULL ok. */
+void ic_http_waker_stop(ic_http_waker *w);
 
 #endif

@@ -6,13 +6,17 @@
 #include "base/time.h"
 #include "http/http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -717,6 +721,116 @@ static void test_stop_answers_503(void **state)
     ic_req_respond(r, 200, "text/plain", "too late", 8);
 }
 
+/* ---- a poll thread's batch of exactly 128 events ------------------------- */
+
+/* Holds the only poll thread until the test has sent its requests. */
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hcv = PTHREAD_COND_INITIALIZER;
+static int hold_state; /* 1: the handler holds the thread; 2: released */
+
+static void h_hold(ic_req *r, void *arg)
+{
+    pthread_mutex_lock(&hmu);
+    hold_state = 1;
+    pthread_cond_broadcast(&hcv);
+    while (hold_state != 2)
+        pthread_cond_wait(&hcv, &hmu);
+    pthread_mutex_unlock(&hmu);
+    ic_req_respond(r, 200, "text/plain", "held", 4);
+}
+
+static int dial(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    return s;
+}
+
+static void send_get(int s, const char *path)
+{
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
+    assert_int_equal(write(s, req, (size_t)n), n);
+}
+
+/* Reads one response with a body ending in want; false when none came
+ * before deadline_us (monotonic). Responses here are small, and one request
+ * is outstanding per connection, so the end of the body ends the read. */
+static bool read_answer(int s, const char *want, int64_t deadline_us)
+{
+    char buf[2048];
+    size_t n = 0;
+    for (;;) {
+        int64_t left = (deadline_us - ic_mono_us()) / 1000;
+        if (left <= 0)
+            return false;
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        if (poll(&p, 1, (int)left) <= 0)
+            continue;
+        ssize_t k = read(s, buf + n, sizeof buf - 1 - n);
+        if (k <= 0)
+            return false;
+        n += (size_t)k;
+        buf[n] = '\0';
+        size_t wl = strlen(want);
+        if (strstr(buf, "\r\n\r\n") && n >= wl && memcmp(buf + n - wl, want, wl) == 0)
+            return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+    }
+}
+
+/* libmicrohttpd's epoll loop, given exactly 128 ready connections in one
+ * epoll_wait, waits again for the whole connection timeout (30 s) before
+ * serving any of them (waker.c). Here the only poll thread is held by a
+ * request while the other n - 1 connections send theirs, so that they are
+ * all ready at once; one n of the range makes the batch exactly 128. Every
+ * answer must come well before the 30 s. */
+static void test_batch_of_128(void **state)
+{
+    ic_http *h = server(1);
+    ic_http_route(h, "GET", "/hello", 0, h_hello, NULL);
+    ic_http_route(h, "GET", "/hold", 0, h_hold, NULL);
+    ic_errmsg em;
+    assert_int_equal(ic_http_start(h, &em), IC_OK);
+    int port = ic_http_port(h);
+    enum { LO = 124, HI = 134 };
+    int s[HI];
+    for (int n = LO; n <= HI; n++) {
+        for (int i = 0; i < n; i++) {
+            s[i] = dial(port);
+            send_get(s[i], "/hello"); /* now known to the poll thread */
+            assert_true(read_answer(s[i], "hello", ic_mono_us() + 10000000));
+        }
+        pthread_mutex_lock(&hmu);
+        hold_state = 0;
+        pthread_mutex_unlock(&hmu);
+        send_get(s[0], "/hold");
+        pthread_mutex_lock(&hmu);
+        while (hold_state != 1)
+            pthread_cond_wait(&hcv, &hmu);
+        pthread_mutex_unlock(&hmu);
+        for (int i = 1; i < n; i++)
+            send_get(s[i], "/hello");
+        pthread_mutex_lock(&hmu);
+        hold_state = 2;
+        pthread_cond_broadcast(&hcv);
+        pthread_mutex_unlock(&hmu);
+
+        int64_t deadline = ic_mono_us() + 10000000;
+        int answered = read_answer(s[0], "held", deadline) ? 1 : 0;
+        for (int i = 1; i < n; i++)
+            answered += read_answer(s[i], "hello", deadline) ? 1 : 0;
+        if (answered != n)
+            fprintf(stderr, "connections %d: %d of %d answered in 10 s\n", n, answered, n);
+        assert_int_equal(answered, n);
+        for (int i = 0; i < n; i++)
+            close(s[i]);
+    }
+    ic_http_stop(h, 1000);
+}
+
 int main(void)
 {
     ic_crypto_init();
@@ -738,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_status_for),
         cmocka_unit_test(test_stop_waits_for_answer),
         cmocka_unit_test(test_stop_answers_503),
+        cmocka_unit_test(test_batch_of_128),
     };
     int fails = cmocka_run_group_tests_name("http", tests, setup, teardown);
     fails += cmocka_run_group_tests_name("http_stop", plain, NULL, NULL);
