@@ -41,6 +41,11 @@ struct ic_db {
 struct ic_backend {
     const char *name;      /* "sqlite", "postgres" */
     const char *begin_sql; /* starts a write transaction */
+    /* True when a savepoint per writer job is costly (PostgreSQL: each is a
+     * subtransaction and two round trips); false when it costs next to
+     * nothing (SQLite). When true the writer runs a batch without savepoints
+     * and re-runs it with them only when a job failed (writer.c). */
+    bool costly_savepoints;
     /* Run inside a migration's transaction before the "applied?" check so
      * that two processes never apply one migration twice; NULL when begin
      * already takes the write lock. */

@@ -467,6 +467,7 @@ static const char PG_SCHEMA_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrati
 const ic_backend ic_postgres_backend = {
     .name = "postgres",
     .begin_sql = "BEGIN",
+    .costly_savepoints = true,
     /* One migration at a time across every process sharing the database. */
     .migrate_lock_sql = "SELECT pg_advisory_xact_lock(7301001)",
     .schema_table_sql = PG_SCHEMA_TABLE,

@@ -3,7 +3,15 @@
  * Submitters append jobs to a bounded queue. The thread takes everything
  * waiting (up to BATCH_CAP jobs), runs them in one transaction, each inside
  * its own savepoint so that a failing job rolls back alone, commits once (one
- * fsync for the whole batch), and only then calls each job's done. */
+ * fsync for the whole batch), and only then calls each job's done.
+ *
+ * Where savepoints are costly (PostgreSQL: a subtransaction each, two round
+ * trips, and a slowdown past 64 per transaction) the batch first runs
+ * without them; when a job fails, the whole transaction is rolled back and
+ * the batch runs again the SQLite way, one savepoint per job. So a job's
+ * apply may run twice: it must depend only on its job and the database, and
+ * set (not add to) what it reports back. */
+#include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -56,35 +64,72 @@ static ic_err run_job(ic_conn *c, ic_write_job *job)
     return err;
 }
 
+typedef enum batch_outcome { BATCH_COMMITTED, BATCH_FAILED, BATCH_RETRY } batch_outcome;
+
+/* The error every job of a batch gets when the batch as a whole failed:
+ * IC_ERR_BUSY when the connection to the database was lost (the backend
+ * says so; callers answer 503 and the client retries), else IC_ERR_DB. */
+static ic_err batch_error(ic_err why)
+{
+    return why == IC_ERR_BUSY ? IC_ERR_BUSY : IC_ERR_DB;
+}
+
+/* Runs the n jobs from first in one transaction, their outcomes into
+ * w->results. With savepoints each job runs inside its own, so a failing job
+ * rolls back alone. Without (PostgreSQL's fast path) the first failing job
+ * rolls the whole transaction back and the answer is BATCH_RETRY: the caller
+ * runs the batch again with savepoints; a lost connection fails the batch
+ * instead (its jobs get IC_ERR_BUSY). */
+static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool savepoints)
+{
+    ic_conn *c = w->conn;
+    size_t i = 0;
+    ic_err err = ic_conn_begin(c);
+    if (err != IC_OK) {
+        IC_ERROR("writer_begin_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
+        goto failed;
+    }
+    for (ic_write_job *j = first; j; j = j->next, i++) {
+        if (savepoints) {
+            err = w->results[i] = run_job(c, j);
+        } else {
+            err = j->apply ? j->apply(c, j) : IC_OK;
+            w->results[i] = err;
+            if (err == IC_OK && !ic_sql_in_transaction(c))
+                err = IC_ERR_DB; /* a statement failed and the job went on */
+            if (err != IC_OK && err != IC_ERR_BUSY) {
+                IC_DEBUG("writer_batch_retry", "jobs=%zu failed_job=%zu err=\"%s\"", n, i,
+                         ic_strerror(err));
+                ic_conn_rollback(c);
+                return BATCH_RETRY;
+            }
+        }
+        if (!ic_sql_in_transaction(c)) {
+            /* A failure (disk full, I/O, a lost connection) ended the whole
+             * transaction. */
+            IC_ERROR("writer_transaction_lost", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
+            err = batch_error(err);
+            goto failed;
+        }
+    }
+    err = ic_conn_commit(c);
+    if (err == IC_OK)
+        return BATCH_COMMITTED;
+    IC_ERROR("writer_commit_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
+failed:
+    ic_conn_rollback(c);
+    for (i = 0; i < n; i++)
+        w->results[i] = batch_error(err);
+    return BATCH_FAILED;
+}
+
 /* Runs a batch of n jobs (a chain from first) and reports every outcome. */
 static void run_batch(ic_writer *w, ic_write_job *first, size_t n)
 {
-    ic_conn *c = w->conn;
-    ic_err err = ic_conn_begin(c);
+    bool savepoints = !ic_sql_conn_backend(w->conn)->costly_savepoints;
     size_t i = 0, ok = 0;
-    if (err != IC_OK) {
-        IC_ERROR("writer_begin_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
-        for (i = 0; i < n; i++)
-            w->results[i] = IC_ERR_DB;
-    } else {
-        i = 0;
-        for (ic_write_job *j = first; j && err == IC_OK; j = j->next, i++) {
-            w->results[i] = run_job(c, j);
-            if (!ic_sql_in_transaction(c)) {
-                /* A failure (disk full, I/O) ended the whole transaction. */
-                IC_ERROR("writer_transaction_lost", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
-                err = IC_ERR_DB;
-            }
-        }
-        if (err == IC_OK)
-            err = ic_conn_commit(c);
-        if (err != IC_OK) {
-            IC_ERROR("writer_commit_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
-            ic_conn_rollback(c);
-            for (i = 0; i < n; i++)
-                w->results[i] = IC_ERR_DB;
-        }
-    }
+    if (try_batch(w, first, n, savepoints) == BATCH_RETRY)
+        (void)try_batch(w, first, n, true);
     for (i = 0; i < n; i++)
         if (w->results[i] == IC_OK)
             ok++;
