@@ -1,9 +1,15 @@
 """Shared set-up for the end-to-end tests: real impactchat and wa-sim
-binaries on loopback, a real SQLite file, driven over HTTP.
+binaries on loopback, a real database (a SQLite file, or a fresh PostgreSQL
+database), driven over HTTP.
 
 Environment (set by ctest): IC_BIN_DIR (the build folder with impactchat and
-wa-sim), IC_TEST_TMP (scratch space). Only the Python standard library.
+wa-sim), IC_TEST_TMP (scratch space). With IC_TEST_PG_URL (the maintenance
+URL of a throwaway server, as printed by scripts/pg-test-server.sh; `make
+test-pg` sets it) every Sandbox creates its own PostgreSQL database through
+psql, runs impactchat on it, and drops it at exit. Only the Python standard
+library (and the psql client).
 """
+import atexit
 import hashlib
 import hmac
 import json
@@ -16,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BIN = os.environ.get("IC_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -23,6 +30,9 @@ TMP = os.environ.get("IC_TEST_TMP", "/tmp")
 PHONE_ID = "100000000000001"
 ACCESS_TOKEN = "e2e-access-token"
 APP_SECRET = "e2e-app-secret"
+# The maintenance URL of a throwaway PostgreSQL server, or None for SQLite.
+PG_URL = os.environ.get("IC_TEST_PG_URL") or None
+BACKEND = "postgres" if PG_URL else "sqlite"
 
 
 def http(method, url, body=None, headers=None, timeout=30):
@@ -101,7 +111,11 @@ class Sandbox:
 
     def __init__(self, sim_args=(), serve_args=(), start_sim=True, channel_args=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="e2e-", dir=_ensure(TMP))
-        self.db = os.path.join(self.dir, "ic.db")
+        self.pg_name = None
+        if PG_URL:
+            self.pg_name, self.db = pg_create_db()
+        else:
+            self.db = os.path.join(self.dir, "ic.db")
         self.sim_args = list(sim_args)
         self.serve_args = list(serve_args)
         self.start_sim = start_sim
@@ -152,6 +166,8 @@ class Sandbox:
         log = open(os.path.join(self.dir, "impactchat.log"), "a")
         self.logs.append(log)
         port = self.ic_port if port is None and getattr(self, "ic_port", None) else (port or 0)
+        if self.ic and self.ic.poll() is not None and self.ic.stdout:
+            self.ic.stdout.close()  # a restart: the old process is gone
         self.ic = subprocess.Popen([os.path.join(BIN, "impactchat"), "serve", "--db", self.db,
                                     "--port", str(port), "--media-dir", os.path.join(self.dir, "media")]
                                    + self.serve_args,
@@ -186,10 +202,13 @@ class Sandbox:
                 p.stdout.close()
         for f in self.logs:
             f.close()
-        if exc[0] is None and not unclean and not os.environ.get("IC_KEEP_TMP"):
+        keep = exc[0] is not None or unclean or os.environ.get("IC_KEEP_TMP")
+        if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print("kept test files in", self.dir)
+        if self.pg_name:
+            pg_drop_db(self.pg_name)
         if unclean and exc[0] is None:
             raise AssertionError("; ".join(unclean) + " (logs in %s)" % self.dir)
         return False
@@ -210,6 +229,10 @@ class Sandbox:
         return http("POST", self.webhook_url, body_bytes, headers)
 
     def sql(self, query, *args):
+        """The rows of a SELECT (with ? placeholders) as tuples, on either
+        backend: integers as int, text as str, NULL as None."""
+        if self.pg_name:
+            return pg_select(self.db, query, args)
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return con.execute(query, args).fetchall()
@@ -218,6 +241,75 @@ class Sandbox:
 
     def sim_stats(self):
         return http("GET", self.sim_url + "/sim/stats")[1]
+
+
+# -- PostgreSQL (IC_TEST_PG_URL) ---------------------------------------------
+_pg_made = set()
+_pg_n = 0
+
+
+def _psql(url, sql, variables=()):
+    """Runs sql (read from stdin, so :'name' variables are interpolated) on
+    url; returns stdout. Raises with psql's message on any error."""
+    cmd = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url]
+    for k, v in variables:
+        cmd += ["-v", "%s=%s" % (k, v)]
+    p = subprocess.run(cmd, input=sql, capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("psql: %s: %s" % (sql.strip(), p.stderr.strip()))
+    return p.stdout
+
+
+def pg_url_with_db(name):
+    """IC_TEST_PG_URL with its database replaced by name (query kept)."""
+    u = urllib.parse.urlsplit(PG_URL)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
+
+
+def pg_create_db():
+    """Creates a fresh database on the test server; returns (name, URL)."""
+    global _pg_n
+    _pg_n += 1
+    name = "e2e_%d_%d_%x" % (os.getpid(), _pg_n, time.time_ns() // 1000)
+    _psql(PG_URL, "CREATE DATABASE %s;\n" % name)
+    _pg_made.add(name)
+    return name, pg_url_with_db(name)
+
+
+def pg_drop_db(name):
+    if name in _pg_made:
+        _pg_made.discard(name)
+        _psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE);\n" % name)
+
+
+@atexit.register
+def _pg_drop_all():
+    # A Sandbox whose set-up failed never reached __exit__.
+    for name in list(_pg_made):
+        try:
+            pg_drop_db(name)
+        except Exception as e:  # noqa: BLE001 - best effort at exit
+            print("could not drop test database %s: %s" % (name, e))
+
+
+def pg_select(url, query, args=()):
+    """Runs a SELECT with ? placeholders on PostgreSQL. Each row comes back
+    as one JSON object (row_to_json keeps column order and types), so text
+    with any characters, integers and NULL survive the trip through psql."""
+    parts = query.split("?")
+    if len(parts) - 1 != len(args):
+        raise ValueError("%d placeholders, %d arguments" % (len(parts) - 1, len(args)))
+    q = parts[0]
+    variables = []
+    for i, a in enumerate(args):
+        variables.append(("a%d" % i, a))
+        q += ":'a%d'" % i + parts[i + 1]
+    out = _psql(url, "SELECT row_to_json(q) FROM (%s) q;\n" % q.rstrip().rstrip(";"), variables)
+    rows = []
+    for line in out.splitlines():
+        if line.strip():
+            rows.append(tuple(v for _, v in json.loads(line, object_pairs_hook=list)))
+    return rows
 
 
 def _ensure(d):
