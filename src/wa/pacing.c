@@ -10,6 +10,7 @@ void ic_pace_config_default(ic_pace_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->window_margin_us = 12000;
+    cfg->window_margin_max_us = 100000;
     cfg->smooth_burst_us = 4000;
     cfg->pair_burst = 6;
     cfg->pair_interval_us = 6 * IC_PACE_SECOND_US;
@@ -85,17 +86,35 @@ void ic_pacer_take(ic_pacer *p, int64_t now)
     p->tat = (p->tat > now ? p->tat : now) + p->interval_us;
 }
 
+/* Widens the counting window's margin (doubling, up to the cap); false when
+ * it is already at the cap. */
+static bool widen_margin(ic_pacer *p)
+{
+    int64_t margin = p->window_us - IC_PACE_SECOND_US;
+    if (margin >= p->cfg->window_margin_max_us)
+        return false;
+    margin = margin < 1000 ? 1000 : margin * 2;
+    if (margin > p->cfg->window_margin_max_us)
+        margin = p->cfg->window_margin_max_us;
+    p->window_us = IC_PACE_SECOND_US + margin;
+    return true;
+}
+
 void ic_pacer_throttled(ic_pacer *p, int64_t now)
 {
     if (now < p->paused_until)
         return; /* answers to requests that left before the pause count once */
     bool repeated = p->last_throttle_us != 0 && now - p->last_throttle_us < 60 * IC_PACE_SECOND_US;
+    /* Sends that left on time can reach Meta bunched up (network and CPU
+     * jitter): first allow for more of that; only when 130429s go on at the
+     * widest margin is the number's real limit taken to be below R. */
+    bool widened = widen_margin(p);
     if (repeated) {
-        /* Throttled again soon: the number's real limit is probably below R. */
         p->pause_us *= 2;
         if (p->pause_us > p->cfg->throttle_pause_cap_us)
             p->pause_us = p->cfg->throttle_pause_cap_us;
-        set_limit(p, p->limit - (p->limit + 9) / 10);
+        if (!widened)
+            set_limit(p, p->limit - (p->limit + 9) / 10);
     } else {
         p->pause_us = p->cfg->throttle_pause_us;
     }
@@ -106,11 +125,21 @@ void ic_pacer_throttled(ic_pacer *p, int64_t now)
 
 void ic_pacer_ok(ic_pacer *p, int64_t now)
 {
-    if (p->limit >= p->rate || now < p->recover_at_us)
+    int64_t base = IC_PACE_SECOND_US + p->cfg->window_margin_us;
+    if ((p->limit >= p->rate && p->window_us <= base) || now < p->recover_at_us)
         return;
-    int step = p->rate / 50;
-    set_limit(p, p->limit + (step < 1 ? 1 : step));
     p->recover_at_us = now + IC_PACE_SECOND_US;
+    if (p->limit < p->rate) {
+        /* Back to R first, 2% of R per quiet second... */
+        int step = p->rate / 50;
+        set_limit(p, p->limit + (step < 1 ? 1 : step));
+        return;
+    }
+    /* ...then the margin back to its base, a tenth per quiet second. */
+    int64_t shrink = (p->window_us - base) / 10;
+    p->window_us -= shrink < 1000 ? 1000 : shrink;
+    if (p->window_us < base)
+        p->window_us = base;
 }
 
 int64_t ic_pair_next_us(int64_t tat, const ic_pace_config *cfg)

@@ -38,6 +38,8 @@
 /* Tunables; ic_pace_config_default() fills in the documented defaults. */
 typedef struct ic_pace_config {
     int64_t window_margin_us;      /* extra length of the counting window: 12 ms */
+    int64_t window_margin_max_us;  /* 130429s widen it (absorbing arrival jitter
+                                      between us and Meta) up to: 100 ms */
     int64_t smooth_burst_us;       /* the smoothing bucket's burst, as time: 4 ms
                                       (never fewer than 2 sends) */
     int pair_burst;                /* sends to one person at once: 6 */
@@ -57,7 +59,7 @@ void ic_pace_config_default(ic_pace_config *cfg);
 typedef struct ic_pacer {
     int rate;          /* configured R, sends per second (1..1000) */
     int limit;         /* effective R now (lowered after 130429) */
-    int64_t window_us; /* 1 s + margin */
+    int64_t window_us; /* 1 s + margin (the margin widens after 130429) */
     int64_t *ring;     /* owned: issue times of the last `rate` sends */
     int ring_head;     /* index of the oldest kept time */
     int ring_count;

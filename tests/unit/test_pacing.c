@@ -119,30 +119,52 @@ static void test_throttle_pauses_and_recovers(void **state)
     ic_pacer_init(&p, 100, &cfg);
     int64_t now = 50 * SEC;
     assert_true(ic_pacer_next_us(&p, now) <= now);
-    /* A one-off 130429 pauses the channel half a second, rate unchanged. */
+    assert_true(p.window_us == SEC + 12000);
+    /* A one-off 130429 pauses the channel half a second and widens the
+     * window's margin; the rate stays. */
     ic_pacer_throttled(&p, now);
     assert_true(ic_pacer_next_us(&p, now) == now + SEC / 2);
     assert_int_equal(p.limit, 100);
+    assert_true(p.window_us == SEC + 24000);
     /* More 130429 answers for requests already out do not pile up. */
     ic_pacer_throttled(&p, now + 1000);
     assert_int_equal(p.limit, 100);
+    assert_true(p.window_us == SEC + 24000);
     assert_true(ic_pacer_next_us(&p, now + 1000) == now + SEC / 2);
-    /* Throttled again soon after: twice the pause, and 10% less rate. */
+    /* Throttled again soon after: twice the pause; the margin widens to its
+     * cap before the rate is touched. */
     int64_t later = now + 2 * SEC;
     ic_pacer_throttled(&p, later);
     assert_true(ic_pacer_next_us(&p, later) == later + SEC);
-    assert_int_equal(p.limit, 90);
+    assert_int_equal(p.limit, 100);
+    assert_true(p.window_us == SEC + 48000);
     later += 3 * SEC;
     ic_pacer_throttled(&p, later);
     assert_true(ic_pacer_next_us(&p, later) == later + 2 * SEC);
+    assert_true(p.window_us == SEC + 96000);
+    later += 5 * SEC;
+    ic_pacer_throttled(&p, later);
+    assert_true(p.window_us == SEC + 100000);
+    assert_int_equal(p.limit, 100);
+    /* At the widest margin, 130429s mean the real limit is lower: -10%. */
+    later += 9 * SEC;
+    ic_pacer_throttled(&p, later);
+    assert_int_equal(p.limit, 90);
+    later += 17 * SEC;
+    ic_pacer_throttled(&p, later);
     assert_int_equal(p.limit, 81);
-    /* Quiet seconds bring the limit back to R, 2% of R at a time. */
-    int64_t t = later + 3 * SEC;
+    /* Quiet seconds bring the limit back to R, 2% of R at a time, then the
+     * margin back to 12 ms. */
+    int64_t t = later + 17 * SEC;
     ic_pacer_ok(&p, t);
     assert_int_equal(p.limit, 83);
     for (int i = 0; i < 20; i++, t += SEC)
         ic_pacer_ok(&p, t);
     assert_int_equal(p.limit, 100);
+    assert_true(p.window_us > SEC + 12000);
+    for (int i = 0; i < 60; i++, t += SEC)
+        ic_pacer_ok(&p, t);
+    assert_true(p.window_us == SEC + 12000);
     /* A throttle a minute later is a one-off again. */
     t += 61 * SEC;
     ic_pacer_throttled(&p, t);
@@ -160,10 +182,11 @@ static void test_lower_limit_holds(void **state)
     ic_pacer p;
     ic_pacer_init(&p, 100, &cfg);
     int64_t now = 10 * SEC;
-    ic_pacer_throttled(&p, now);
-    now += SEC;
-    ic_pacer_throttled(&p, now);
-    now += 2 * SEC;
+    while (p.limit == 100) {
+        ic_pacer_throttled(&p, now);
+        now += 20 * SEC;
+    }
+    assert_int_equal(p.limit, 90);
     int sent = 0;
     int64_t start = ic_pacer_next_us(&p, now);
     now = start;
