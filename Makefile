@@ -33,21 +33,24 @@ run: build
 	@scripts/run-sandbox.sh
 
 # The whole suite: static checks, unit + conformance + end-to-end tests on the
-# normal build, the unit tests again on PostgreSQL (test-pg), all again under
-# ASan+UBSan, then a short fuzzing run.
+# normal build, the unit and end-to-end tests again on PostgreSQL (test-pg),
+# all again under ASan+UBSan, then a short fuzzing run.
 test: check-banned check-format build build-asan test-unit test-pg test-asan test-fuzz
 	@echo "make test: all passed"
 
 test-unit: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# The unit tests again on PostgreSQL: a throwaway server (initdb + pg_ctl on
-# a free loopback port) for the run, a fresh database per test, removed after.
+# The unit and end-to-end tests again on PostgreSQL: a throwaway server
+# (initdb + pg_ctl on a free loopback port) for the run, a fresh database per
+# unit test and per e2e Sandbox, removed after. e2e/test_wa_sim is left out:
+# it runs wa-sim alone and touches no database.
 PG_TEST_DIR ?= $(CURDIR)/$(BUILD)/pg-test
 test-pg: build
 	@set -e; trap '$(CURDIR)/scripts/pg-test-server.sh stop "$(PG_TEST_DIR)"' EXIT; \
 	  url=$$($(CURDIR)/scripts/pg-test-server.sh start "$(PG_TEST_DIR)"); \
-	  cd $(BUILD) && IC_TEST_PG_URL="$$url" ctest --output-on-failure -j$(JOBS) -R '^unit/'
+	  cd $(BUILD) && IC_TEST_PG_URL="$$url" ctest --output-on-failure -j$(JOBS) \
+	    -R '^(unit|e2e)/' -E '^e2e/test_wa_sim$$'
 
 test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
