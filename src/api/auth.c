@@ -52,8 +52,8 @@ ic_err ic_api_auth(ic_req *r, ic_app *app, int64_t *ws)
     if (e == IC_ERR_AUTH || e == IC_ERR_NOT_FOUND) {
         e = IC_ERR_AUTH;
         ic_errf(&em, IC_ERR_AUTH, "the API token is unknown or revoked");
-    } else if (e != IC_OK) {
-        e = IC_ERR_DB;
+    } else if (e != IC_OK && e != IC_ERR_BUSY) {
+        e = IC_ERR_DB; /* IC_ERR_BUSY (a lost database connection) stays: 503 */
     }
 out:
     if (e != IC_OK) {

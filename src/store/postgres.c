@@ -9,9 +9,16 @@
  * row index. Errors map as sql.h says: SQLSTATE 23505 is IC_ERR_EXISTS,
  * another class 23 constraint is IC_ERR_INVALID, anything else IC_ERR_DB.
  *
+ * A lost connection (server restart, pg_terminate_backend, network) fails
+ * the call in flight with IC_ERR_BUSY (callers answer 503). The next call
+ * re-establishes it (PQreset), unless the caller still holds a transaction
+ * that died with it: then every call fails until the caller rolls back.
+ * Failed attempts back off (RETRY_MIN_US doubling to RETRY_MAX_US), during
+ * which calls fail at once. A new connection has no prepared statements:
+ * each cached statement is prepared again on its next use (generations).
+ *
  * Not yet: pipeline mode for batches (the writer sends one statement per
- * round trip), and re-connecting after the server went away (a lost
- * connection fails every call until the program restarts). */
+ * round trip). */
 #include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -19,6 +26,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/time.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -27,6 +35,8 @@
 
 #define CACHE_BUCKETS 128
 #define CONNECT_TIMEOUT_S "10"
+#define RETRY_MIN_US 50000LL
+#define RETRY_MAX_US 2000000LL
 
 typedef struct pg_db {
     char *url;       /* the connection string as given (it may hold a password) */
@@ -38,6 +48,7 @@ typedef struct pg_stmt {
     const char *sql; /* the cache key, borrowed (static text) */
     uint32_t hash;
     char name[24]; /* the prepared statement's name on the server */
+    unsigned gen;  /* the connection generation it was prepared on */
     int nparams;
     const char **values; /* nparams, borrowed text or nums[i] */
     char (*nums)[24];    /* nparams buffers for integers as text */
@@ -54,8 +65,12 @@ typedef struct pg_conn {
     ic_conn base; /* first: an ic_conn * is a pg_conn * */
     PGconn *h;
     pg_stmt *buckets[CACHE_BUCKETS];
-    unsigned names; /* statements prepared so far, for their names */
-    char err[512];  /* the last error's primary text */
+    unsigned names;                  /* statements prepared so far, for their names */
+    unsigned gen;                    /* bumped by every reconnect: older statements are gone */
+    bool tx;                         /* the caller's transaction is open (set from the server's
+                                      * status after each command, cleared by rollback) */
+    int64_t retry_at_us, backoff_us; /* reconnect backoff (monotonic clock) */
+    char err[512];                   /* the last error's primary text */
 } pg_conn;
 
 #define PG_CONN(c) ((pg_conn *)(c))
@@ -204,6 +219,49 @@ static bool pg_in_transaction(ic_conn *c)
     return t == PQTRANS_INTRANS || t == PQTRANS_ACTIVE;
 }
 
+/* Makes sure c has a live connection before a command: when libpq has
+ * marked it bad, reconnects (outside a transaction, backoff permitting).
+ * IC_ERR_BUSY (noted on c) when there is none. */
+static ic_err conn_ready(pg_conn *c)
+{
+    if (PQstatus(c->h) == CONNECTION_OK)
+        return IC_OK;
+    if (c->tx) {
+        ic_strlcpy(c->err, "the connection to PostgreSQL was lost inside a transaction",
+                   sizeof c->err);
+        return IC_ERR_BUSY;
+    }
+    int64_t now = ic_mono_us();
+    if (now < c->retry_at_us) {
+        ic_strlcpy(c->err, "the connection to PostgreSQL is lost; reconnecting", sizeof c->err);
+        return IC_ERR_BUSY;
+    }
+    PQreset(c->h);
+    c->gen++; /* a new server session: nothing is prepared on it */
+    if (PQstatus(c->h) != CONNECTION_OK) {
+        copy_line(c->err, sizeof c->err, PQerrorMessage(c->h));
+        c->backoff_us = c->backoff_us ? c->backoff_us * 2 : RETRY_MIN_US;
+        if (c->backoff_us > RETRY_MAX_US)
+            c->backoff_us = RETRY_MAX_US;
+        c->retry_at_us = ic_mono_us() + c->backoff_us;
+        IC_WARN("db_reconnect_failed", "where=%s retry_ms=%lld msg=\"%s\"",
+                PG_DB(c->base.db)->where, (long long)(c->backoff_us / 1000), c->err);
+        return IC_ERR_BUSY;
+    }
+    c->backoff_us = c->retry_at_us = 0;
+    c->err[0] = '\0';
+    IC_INFO("db_reconnected", "where=%s", PG_DB(c->base.db)->where);
+    return IC_OK;
+}
+
+/* Notes whether the caller's transaction is open after a command that
+ * succeeded. */
+static void track_tx(pg_conn *c)
+{
+    PGTransactionStatusType t = PQtransactionStatus(c->h);
+    c->tx = t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
 /* Notes the error of res (or of the connection when res is NULL) on c and
  * maps it to an ic_err. */
 static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, const char *sql)
@@ -211,6 +269,15 @@ static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, cons
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     copy_line(c->err, sizeof c->err, primary ? primary : PQerrorMessage(c->h));
+    /* Class 08 (connection exception), 57P01-57P03 (shutdown, crash
+     * recovery, not accepting connections yet), or a connection libpq has
+     * given up on: the server went away. */
+    if (PQstatus(c->h) == CONNECTION_BAD ||
+        (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0))) {
+        IC_WARN("db_connection_lost", "code=%s msg=\"%s\" in_transaction=%d", state ? state : "-",
+                c->err, c->tx);
+        return IC_ERR_BUSY;
+    }
     if (state && strcmp(state, "23505") == 0) {
         IC_DEBUG("db_unique_violation", "msg=\"%s\"", c->err);
         return IC_ERR_EXISTS;
@@ -226,11 +293,15 @@ static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, cons
 /* Runs sql with the simple protocol; IC_OK when it succeeded. */
 static ic_err simple(pg_conn *c, const char *sql, const char *what, PGresult **keep)
 {
+    ic_err err = conn_ready(c);
+    if (err != IC_OK)
+        return err;
     PGresult *res = PQexec(c->h, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    ic_err err = IC_OK;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         err = note_error(c, res, what, sql);
+    else
+        track_tx(c);
     if (keep && err == IC_OK)
         *keep = res;
     else
@@ -256,9 +327,15 @@ static ic_err pg_commit(ic_conn *conn)
 static void pg_rollback(ic_conn *conn)
 {
     pg_conn *c = PG_CONN(conn);
-    if (PQtransactionStatus(c->h) == PQTRANS_IDLE)
+    PGTransactionStatusType t = PQtransactionStatus(c->h);
+    if (PQstatus(c->h) != CONNECTION_OK || t == PQTRANS_UNKNOWN) {
+        c->tx = false; /* it died with the connection: the next call reconnects */
         return;
-    (void)simple(c, "ROLLBACK", "db_rollback_failed", NULL);
+    }
+    if (t != PQTRANS_IDLE)
+        (void)simple(c, "ROLLBACK", "db_rollback_failed", NULL);
+    if (PQstatus(c->h) != CONNECTION_OK)
+        c->tx = false;
 }
 
 /* ---- statements ---------------------------------------------------------- */
@@ -289,6 +366,24 @@ static pg_stmt *stmt_new(ic_conn *conn, const char *sql, uint32_t h, const char 
     return s;
 }
 
+/* Prepares sql on the server as name. Errors: IC_ERR_BUSY when the
+ * connection is lost, else IC_ERR_DB (a prepare fails on the text, never on
+ * a constraint). */
+static ic_err server_prepare(pg_conn *c, const char *name, const char *sql, int nparams)
+{
+    PGresult *res = PQprepare(c->h, name, sql, nparams, NULL);
+    ic_err err = IC_OK;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = note_error(c, res, "db_prepare_failed", sql);
+        if (err != IC_ERR_BUSY)
+            err = IC_ERR_DB;
+    } else {
+        c->err[0] = '\0';
+    }
+    PQclear(res);
+    return err;
+}
+
 static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
 {
     ic_err err = IC_OK;
@@ -299,6 +394,15 @@ static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
     pg_stmt *s = *slot;
     while (s && !(s->hash == h && (s->sql == sql || strcmp(s->sql, sql) == 0)))
         s = s->next;
+    err = conn_ready(c);
+    if (err != IC_OK)
+        return err;
+    if (s && s->gen != c->gen) { /* prepared on a connection since lost */
+        err = server_prepare(c, s->name, sql, s->nparams);
+        if (err != IC_OK)
+            return err;
+        s->gen = c->gen;
+    }
     if (s && !s->busy) {
         s->busy = true;
         s->bind_err = IC_OK;
@@ -316,17 +420,11 @@ static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
         return err;
     char name[24];
     snprintf(name, sizeof name, "s%u", ++c->names);
-    PGresult *res = PQprepare(c->h, name, sql, nparams, NULL);
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err = note_error(c, res, "db_prepare_failed", sql);
-        if (err != IC_ERR_DB) /* a prepare fails on the text, never a constraint */
-            err = IC_ERR_DB;
-        PQclear(res);
+    err = server_prepare(c, name, sql, nparams);
+    if (err != IC_OK)
         return err;
-    }
-    PQclear(res);
-    c->err[0] = '\0';
     pg_stmt *n = stmt_new(conn, sql, h, name, nparams);
+    n->gen = c->gen;
     n->cached = true;
     n->next = *slot;
     *slot = n;
@@ -383,8 +481,10 @@ static ic_err pg_step(ic_stmt *stmt, bool *row)
         ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
         if (st == PGRES_TUPLES_OK) {
             s->nrows = PQntuples(s->res);
+            track_tx(c);
         } else if (st == PGRES_COMMAND_OK) {
             s->nrows = 0;
+            track_tx(c);
         } else {
             ic_err err = note_error(c, s->res, "db_step_failed", s->sql);
             PQclear(s->res);

@@ -90,7 +90,11 @@ void ic_sql_bind_args(ic_stmt *s, const ic_sql_arg *args, size_t n);
 /* Runs one step. *row is true when a result row is ready to read, false
  * when the statement has finished. Errors: IC_ERR_EXISTS for a unique or
  * primary key violation, IC_ERR_INVALID for another constraint (check, not
- * null, foreign key), IC_ERR_DB otherwise (logged with the backend's text). */
+ * null, foreign key), IC_ERR_BUSY when the connection to the server was lost
+ * (PostgreSQL; a later call reconnects once any transaction on it has been
+ * rolled back; pass it on: callers answer 503), IC_ERR_DB otherwise (logged
+ * with the backend's text). ic_sql_prepare and ic_sql_exec give IC_ERR_BUSY
+ * too while the connection cannot be re-established. */
 ic_err ic_sql_step(ic_stmt *s, bool *row);
 
 /* Column getters for the current row (0-based). Text is borrowed until the
