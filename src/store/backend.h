@@ -23,6 +23,10 @@ struct ic_conn {
     ic_db *db;
     ic_conn *prev, *next; /* the db's list of thread connections */
     bool threaded;        /* in that list */
+    /* Set by the writer around a batch's savepoint-free pass: ic_sql_run
+     * without *changes may send a statement and leave its outcome for later
+     * (backend send/flush below); a failure then shows on a later call. */
+    bool defer;
 };
 
 /* The part of every statement that db.c reads. */
@@ -78,6 +82,14 @@ struct ic_backend {
     int64_t (*changes)(ic_stmt *s);
     void (*done)(ic_stmt *s);
     ic_err (*exec)(ic_conn *c, const char *sql);
+    /* Optional (NULL on SQLite). Sends the bound statement s without waiting
+     * for its outcome (PostgreSQL pipeline mode); the next call that needs a
+     * result, or flush, reads it. */
+    ic_err (*send)(ic_stmt *s);
+    /* Optional. Reads the outcome of every statement sent and not read yet:
+     * IC_ERR_DB when one failed (the transaction is then aborted),
+     * IC_ERR_BUSY when the connection was lost. */
+    ic_err (*flush)(ic_conn *c);
 };
 
 /* The two backends (sqlite.c, postgres.c). */

@@ -17,8 +17,14 @@
  * which calls fail at once. A new connection has no prepared statements:
  * each cached statement is prepared again on its next use (generations).
  *
- * Not yet: pipeline mode for batches (the writer sends one statement per
- * round trip). */
+ * Pipeline mode, in the writer's savepoint-free pass only (ic_conn.defer): a
+ * statement run without asking for its result (ic_sql_run without
+ * *changes) is only sent (send, PQsendQueryPrepared in pipeline mode). The
+ * next statement that needs its result goes into the same pipeline, then a
+ * sync, and all the outcomes are read in one round trip (pipeline_finish);
+ * flush does the same before COMMIT. A failure of a sent statement aborts
+ * the transaction and is reported as IC_ERR_DB by the call that reads it;
+ * the writer then re-runs the batch without deferring. */
 #include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -37,6 +43,7 @@
 #define CONNECT_TIMEOUT_S "10"
 #define RETRY_MIN_US 50000LL
 #define RETRY_MAX_US 2000000LL
+#define PENDING_MAX 256 /* statements sent and not read, before a flush */
 
 typedef struct pg_db {
     char *url;       /* the connection string as given (it may hold a password) */
@@ -65,12 +72,14 @@ typedef struct pg_conn {
     ic_conn base; /* first: an ic_conn * is a pg_conn * */
     PGconn *h;
     pg_stmt *buckets[CACHE_BUCKETS];
-    unsigned names;                  /* statements prepared so far, for their names */
-    unsigned gen;                    /* bumped by every reconnect: older statements are gone */
-    bool tx;                         /* the caller's transaction is open (set from the server's
-                                      * status after each command, cleared by rollback) */
-    int64_t retry_at_us, backoff_us; /* reconnect backoff (monotonic clock) */
-    char err[512];                   /* the last error's primary text */
+    unsigned names;                       /* statements prepared so far, for their names */
+    unsigned gen;                         /* bumped by every reconnect: older statements are gone */
+    bool tx;                              /* the caller's transaction is open (set from the server's
+                                           * status after each command, cleared by rollback) */
+    int64_t retry_at_us, backoff_us;      /* reconnect backoff (monotonic clock) */
+    int pending;                          /* statements sent in pipeline mode, not read */
+    const char *pending_sql[PENDING_MAX]; /* their text, for the log */
+    char err[512];                        /* the last error's primary text */
 } pg_conn;
 
 #define PG_CONN(c) ((pg_conn *)(c))
@@ -290,10 +299,89 @@ static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, cons
     return IC_ERR_DB;
 }
 
+/* Ends pipeline mode: sends s (bound, may be NULL) after the statements
+ * sent before, then a sync, and reads every outcome. *keep gets s's result
+ * when it succeeded. The first failure decides the error: IC_ERR_BUSY for a
+ * lost connection, else IC_ERR_DB (a sent statement's error never reads as a
+ * constraint of s). */
+static ic_err pipeline_finish(pg_conn *c, const char *name, int nparams, const char *const *values,
+                              const char *sql, PGresult **keep)
+{
+    ic_err err = IC_OK;
+    int want = c->pending + (name ? 1 : 0), got = 0, nulls = 0;
+    bool synced = false;
+    if (name && !PQsendQueryPrepared(c->h, name, nparams, values, NULL, NULL, 0))
+        want--;
+    if (!PQpipelineSync(c->h)) {
+        err = note_error(c, NULL, "db_pipeline_failed", sql);
+        goto out;
+    }
+    while (!synced) {
+        PGresult *r = PQgetResult(c->h);
+        if (!r) { /* the end of one statement's results */
+            if (PQstatus(c->h) == CONNECTION_BAD || ++nulls > want + 2) {
+                ic_err e = note_error(c, NULL, "db_pipeline_failed", sql);
+                if (err == IC_OK)
+                    err = e == IC_ERR_BUSY ? e : IC_ERR_DB;
+                break;
+            }
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            synced = true;
+        } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (++got == want && name && keep && err == IC_OK) {
+                *keep = r;
+                r = NULL;
+            }
+        } else {
+            const char *what = got < c->pending ? c->pending_sql[got] : sql;
+            got++;
+            if (err == IC_OK && st != PGRES_PIPELINE_ABORTED) {
+                ic_err e = note_error(c, r, "db_step_failed", what);
+                err = e == IC_ERR_BUSY ? e : IC_ERR_DB;
+            } else if (err == IC_OK) {
+                err = IC_ERR_DB;
+            }
+        }
+        PQclear(r);
+    }
+out:
+    c->pending = 0;
+    if (PQpipelineStatus(c->h) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->h) && err == IC_OK) {
+        err = note_error(c, NULL, "db_pipeline_failed", sql);
+        if (err != IC_ERR_BUSY)
+            err = IC_ERR_DB;
+    }
+    if (err != IC_OK && keep && *keep) {
+        PQclear(*keep);
+        *keep = NULL;
+    }
+    if (PQstatus(c->h) == CONNECTION_OK)
+        track_tx(c);
+    return err;
+}
+
+/* Reads the outcome of every statement sent and not read yet. */
+static ic_err drain(pg_conn *c)
+{
+    if (c->pending == 0 && PQpipelineStatus(c->h) == PQ_PIPELINE_OFF)
+        return IC_OK;
+    return pipeline_finish(c, NULL, 0, NULL, NULL, NULL);
+}
+
+static ic_err pg_flush(ic_conn *conn)
+{
+    return drain(PG_CONN(conn));
+}
+
 /* Runs sql with the simple protocol; IC_OK when it succeeded. */
 static ic_err simple(pg_conn *c, const char *sql, const char *what, PGresult **keep)
 {
-    ic_err err = conn_ready(c);
+    ic_err err = drain(c);
+    if (err == IC_OK)
+        err = conn_ready(c);
     if (err != IC_OK)
         return err;
     PGresult *res = PQexec(c->h, sql);
@@ -327,6 +415,7 @@ static ic_err pg_commit(ic_conn *conn)
 static void pg_rollback(ic_conn *conn)
 {
     pg_conn *c = PG_CONN(conn);
+    (void)drain(c); /* its failure is what is being rolled back */
     PGTransactionStatusType t = PQtransactionStatus(c->h);
     if (PQstatus(c->h) != CONNECTION_OK || t == PQTRANS_UNKNOWN) {
         c->tx = false; /* it died with the connection: the next call reconnects */
@@ -398,7 +487,9 @@ static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
     if (err != IC_OK)
         return err;
     if (s && s->gen != c->gen) { /* prepared on a connection since lost */
-        err = server_prepare(c, s->name, sql, s->nparams);
+        err = drain(c);
+        if (err == IC_OK)
+            err = server_prepare(c, s->name, sql, s->nparams);
         if (err != IC_OK)
             return err;
         s->gen = c->gen;
@@ -420,7 +511,9 @@ static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
         return err;
     char name[24];
     snprintf(name, sizeof name, "s%u", ++c->names);
-    err = server_prepare(c, name, sql, nparams);
+    err = drain(c); /* PQprepare waits: not inside a pipeline */
+    if (err == IC_OK)
+        err = server_prepare(c, name, sql, nparams);
     if (err != IC_OK)
         return err;
     pg_stmt *n = stmt_new(conn, sql, h, name, nparams);
@@ -477,7 +570,15 @@ static ic_err pg_step(ic_stmt *stmt, bool *row)
         return s->bind_err;
     if (!s->ran) {
         s->ran = true;
-        s->res = PQexecPrepared(c->h, s->name, s->nparams, s->values, NULL, NULL, 0);
+        if (c->pending > 0) {
+            ic_err err = pipeline_finish(c, s->name, s->nparams, s->values, s->sql, &s->res);
+            if (err != IC_OK) {
+                s->nrows = 0;
+                return err;
+            }
+        } else {
+            s->res = PQexecPrepared(c->h, s->name, s->nparams, s->values, NULL, NULL, 0);
+        }
         ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
         if (st == PGRES_TUPLES_OK) {
             s->nrows = PQntuples(s->res);
@@ -497,6 +598,28 @@ static ic_err pg_step(ic_stmt *stmt, bool *row)
     if (s->row < s->nrows)
         s->row++;
     *row = s->row < s->nrows;
+    return IC_OK;
+}
+
+static ic_err pg_send(ic_stmt *stmt)
+{
+    pg_stmt *s = PG_STMT(stmt);
+    pg_conn *c = PG_CONN(s->base.conn);
+    if (s->bind_err != IC_OK)
+        return s->bind_err;
+    if (c->pending >= PENDING_MAX) {
+        ic_err err = drain(c);
+        if (err != IC_OK)
+            return err;
+    }
+    if (PQpipelineStatus(c->h) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c->h))
+        return note_error(c, NULL, "db_pipeline_failed", s->sql);
+    if (!PQsendQueryPrepared(c->h, s->name, s->nparams, s->values, NULL, NULL, 0)) {
+        ic_err err = note_error(c, NULL, "db_step_failed", s->sql);
+        (void)drain(c);
+        return err == IC_ERR_BUSY ? err : IC_ERR_DB;
+    }
+    c->pending_sql[c->pending++] = s->sql;
     return IC_OK;
 }
 
@@ -592,4 +715,6 @@ const ic_backend ic_postgres_backend = {
     .changes = pg_changes,
     .done = pg_done,
     .exec = pg_exec,
+    .send = pg_send,
+    .flush = pg_flush,
 };

@@ -116,7 +116,11 @@ void ic_sql_done(ic_stmt *s);
 ic_err ic_sql_query(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, ic_stmt **out);
 
 /* Runs a statement that returns no rows (or whose rows are ignored) to the
- * end. *changes (may be NULL) gets the rows it changed. */
+ * end. *changes (may be NULL) gets the rows it changed. Inside a writer job
+ * on PostgreSQL, a call without changes may only send the statement
+ * (pipeline mode): its failure then comes back from a later call of the job
+ * or makes the writer run the batch again with savepoints, where it is
+ * reported in order. */
 ic_err ic_sql_run(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, int64_t *changes);
 
 /* Runs a query expected to give at most one row and reads its first column

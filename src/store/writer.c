@@ -89,6 +89,10 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
         IC_ERROR("writer_begin_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
         goto failed;
     }
+    /* Without savepoints, statements whose result no one reads are only sent
+     * (pipeline mode, backend.h): their failure shows on a later call or at
+     * the flush below, and the batch then runs again with savepoints. */
+    c->defer = !savepoints && c->be->send && c->be->flush;
     for (ic_write_job *j = first; j; j = j->next, i++) {
         if (savepoints) {
             err = w->results[i] = run_job(c, j);
@@ -98,6 +102,7 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
             if (err == IC_OK && !ic_sql_in_transaction(c))
                 err = IC_ERR_DB; /* a statement failed and the job went on */
             if (err != IC_OK && err != IC_ERR_BUSY) {
+                c->defer = false;
                 IC_DEBUG("writer_batch_retry", "jobs=%zu failed_job=%zu err=\"%s\"", n, i,
                          ic_strerror(err));
                 ic_conn_rollback(c);
@@ -112,11 +117,24 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
             goto failed;
         }
     }
+    if (c->defer) {
+        c->defer = false;
+        err = c->be->flush(c);
+        if (err != IC_OK && err != IC_ERR_BUSY) {
+            IC_DEBUG("writer_batch_retry", "jobs=%zu err=\"%s\" (a sent statement)", n,
+                     ic_strerror(err));
+            ic_conn_rollback(c);
+            return BATCH_RETRY;
+        }
+        if (err != IC_OK)
+            goto failed;
+    }
     err = ic_conn_commit(c);
     if (err == IC_OK)
         return BATCH_COMMITTED;
     IC_ERROR("writer_commit_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
 failed:
+    c->defer = false;
     ic_conn_rollback(c);
     for (i = 0; i < n; i++)
         w->results[i] = batch_error(err);

@@ -1,5 +1,6 @@
-/* test_writer.c - the single writer: group commit, per-job savepoints, a
- * failed commit, backpressure, draining on stop, many submitting threads. */
+/* test_writer.c - the single writer: group commit, per-job savepoints (and
+ * on PostgreSQL the savepoint-free, pipelined pass re-run with them when a
+ * job fails), a failed commit, backpressure, draining on stop, many submitting threads. */
 #include "base/time.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -220,6 +221,67 @@ static void test_failing_job_alone(void **state)
     ic_writer_stats(f->w, &jobs, &batches);
     assert_int_equal(batches, 2); /* the gate's, then a+b+c together */
     assert_int_equal(jobs, 3);    /* the gate, a and c */
+}
+
+/* Inserts contact "111" again with ic_sql_run (no changes asked: on
+ * PostgreSQL the writer may only send it, pipelined) and returns what it
+ * got. */
+static ic_err dup_apply(ic_conn *tx, ic_write_job *job)
+{
+    contact_job *j = (contact_job *)job;
+    return ic_sql_run(tx,
+                      "INSERT INTO contacts (workspace_id, wa_id, created_us, updated_us)"
+                      " VALUES ($1, '111', 1, 1)",
+                      IC_ARGS(IC_I64(j->ws)), NULL);
+}
+
+/* A statement whose failure shows only later (sent in a pipeline on
+ * PostgreSQL) still fails its own job alone, with its own error, and the
+ * jobs before and after it are kept. */
+static void test_failing_statement_alone(void **state)
+{
+    fx *f = *state;
+    ic_errmsg em = {{0}};
+    _Atomic int done = 0;
+    gate g;
+    gate_init(&g);
+    contact_job a, b, c;
+    contact_job_init(&a, f->ws, "111", &done);
+    contact_job_init(&b, f->ws, "dup", &done);
+    contact_job_init(&c, f->ws, "333", &done);
+    b.job.apply = dup_apply;
+    assert_int_equal(ic_writer_start(f->db, 16, &f->w, &em), IC_OK);
+    gate_close(f->w, &g);
+    assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
+    assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
+    assert_int_equal(ic_writer_submit(f->w, &c.job), IC_OK);
+    gate_open(&g);
+    wait_count(&done, 3);
+    assert_int_equal(a.result, IC_OK);
+    assert_int_equal(b.result, IC_ERR_EXISTS);
+    assert_int_equal(c.result, IC_OK);
+    assert_int_equal(count(f, "SELECT count(*) FROM contacts"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM contacts WHERE wa_id = '333'"), 1);
+    /* Again with the failing statement last in its batch: its failure shows
+     * only when the writer flushes before COMMIT. */
+    gate g2;
+    gate_init(&g2);
+    contact_job d, e;
+    contact_job_init(&d, f->ws, "444", &done);
+    contact_job_init(&e, f->ws, "dup", &done);
+    e.job.apply = dup_apply;
+    gate_close(f->w, &g2);
+    assert_int_equal(ic_writer_submit(f->w, &d.job), IC_OK);
+    assert_int_equal(ic_writer_submit(f->w, &e.job), IC_OK);
+    gate_open(&g2);
+    wait_count(&done, 5);
+    assert_int_equal(d.result, IC_OK);
+    assert_int_equal(e.result, IC_ERR_EXISTS);
+    assert_int_equal(count(f, "SELECT count(*) FROM contacts"), 3);
+    uint64_t jobs = 0, batches = 0;
+    ic_writer_stats(f->w, &jobs, &batches);
+    assert_int_equal(batches, 4); /* gate, a+b+c, gate, d+e */
+    assert_int_equal(jobs, 5);    /* the two gates, a, c, d */
 }
 
 /* Defers a constraint check to COMMIT and breaks it, so the commit fails:
@@ -501,6 +563,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_job_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_statement_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure_fails_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_drains, setup, teardown),
