@@ -69,11 +69,15 @@ typedef struct ic_write_job ic_write_job;
 /* A unit of work for the writer. The submitter owns the job and keeps it
  * alive until `done` has been called. */
 struct ic_write_job {
-    /* Runs on the writer thread inside the batch's transaction, within a
-     * savepoint: returning an error rolls back this job alone. */
+    /* Runs on the writer thread inside the batch's transaction; returning an
+     * error rolls back this job alone. It may run twice (on PostgreSQL a
+     * batch runs first without savepoints and, when a job fails, again with
+     * one per job), so it must depend only on the job and the database, and
+     * must return every error it gets. */
     ic_err (*apply)(ic_conn *tx, ic_write_job *job);
     /* Runs on the writer thread once the batch is durable (result IC_OK) or
-     * has failed (the job's own error, or IC_ERR_DB when the commit failed).
+     * has failed (the job's own error, IC_ERR_DB when the commit failed, or
+     * IC_ERR_BUSY when the connection to the database was lost).
      * Must not block and must not submit to the writer synchronously. */
     void (*done)(ic_write_job *job, ic_err result);
     void *arg;          /* the submitter's */
