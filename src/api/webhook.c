@@ -167,7 +167,7 @@ static void webhook_post(ic_req *r, void *arg)
         IC_WARN("webhook_unparseable", "rid=%s channel=%lld err=\"%s\"", ic_req_id(r),
                 (long long)ch.id, ic_strerror(e));
         if (e == IC_ERR_TOO_BIG)
-            ic_req_error(r, 413, "too_big", "%s", em.msg);
+            ic_req_error(r, 413, "too_large", "%s", em.msg);
         else
             ic_req_error(r, 400, "invalid", "%s", em.msg[0] ? em.msg : "unreadable body");
         goto out;
