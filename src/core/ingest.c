@@ -66,30 +66,11 @@ static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
     if (!ev->id || !ev->from)
         return store_ignored(tx, ws, ch, ev, "message without id or sender", raw, out);
 
-    /* A redelivery must not touch the contact or reopen a conversation. */
-    bool seen = false;
-    ic_err e = ic_store_message_exists(tx, ch, ev->id, &seen);
-    if (e != IC_OK)
-        return e;
-    if (seen) {
-        out->duplicates++;
-        return IC_OK;
-    }
-    int64_t contact_id = 0, conv_id = 0;
     int64_t wa_us = wa_time_us(ev);
-    e = ic_store_contact_upsert(tx, ws, ev->from, ev->contact_name, &contact_id);
-    if (e != IC_OK)
-        return e;
-    e = ic_store_conversation_touch_inbound(tx, ws, ch, contact_id, wa_us, &conv_id);
-    if (e != IC_OK)
-        return e;
-
     ic_message m;
     memset(&m, 0, sizeof m);
     m.workspace_id = ws;
     m.channel_id = ch;
-    m.contact_id = contact_id;
-    m.conversation_id = conv_id;
     m.direction = IC_DIR_IN;
     m.lane = IC_LANE_REPLY;
     m.wa_id = ev->id;
@@ -102,8 +83,9 @@ static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
     m.status = "received";
     m.wa_us = wa_us;
     m.created_us = ic_now_us();
+    /* A redelivery touches neither the contact nor the conversation. */
     bool dup = false;
-    e = ic_store_message_insert_inbound(tx, &m, &dup);
+    ic_err e = ic_store_inbound_message(tx, &m, ev->from, ev->contact_name, &dup);
     if (e != IC_OK)
         return e;
     if (dup) {

@@ -232,6 +232,23 @@ typedef struct ic_message {
  * Borrowed strings; sets m->id. */
 ic_err ic_store_message_insert_inbound(ic_conn *c, ic_message *m, bool *duplicate);
 
+/* Stores an inbound message from the contact with WhatsApp id from (created
+ * in m->workspace_id when new; renamed when name is non-empty and differs),
+ * in the contact's open conversation on m->channel_id (opened when there is
+ * none), moving the conversation's and the contact's last_inbound_us (the
+ * 24-hour window) forward only to m->wa_us (our clock when 0) and bumping
+ * last_message_us: what ic_store_contact_upsert,
+ * ic_store_conversation_touch_inbound and ic_store_message_insert_inbound do
+ * together, in one statement needing an answer when the contact is known.
+ * A message whose wa_id the channel already has is a duplicate: nothing at
+ * all is written (no contact, conversation or window change) and *duplicate
+ * is true. Sets m->id, m->contact_id, m->conversation_id, m->direction (and
+ * m->status "received", m->created_us when unset). Borrowed strings.
+ * Errors: IC_ERR_INVALID for a missing or overlong id, sender, name or type;
+ * the executor's errors (sql.h). Writer only. */
+ic_err ic_store_inbound_message(ic_conn *c, ic_message *m, const char *from, const char *name,
+                                bool *duplicate);
+
 /* Sets *exists when channel already has a message with Meta's id wa_id, so
  * that a redelivered webhook is recognised before it touches the contact or
  * reopens a conversation. */

@@ -156,6 +156,112 @@ static const char *msg_status(fx *f, int64_t id, json_t **keep)
     return json_string_value(json_object_get(*keep, "status"));
 }
 
+static int64_t row_i64(fx *f, const char *sql, int64_t id)
+{
+    int64_t v = 0;
+    assert_int_equal(ic_sql_one_i64(f->c, sql, IC_ARGS(IC_I64(id)), &v), IC_OK);
+    return v;
+}
+
+/* ic_store_inbound_message: a new contact, a known one (forward-only times,
+ * renames), duplicates that change nothing, a closed conversation. */
+static void test_inbound_message(void **state)
+{
+    fx *f = *state;
+    const int64_t t0 = 1700000000000000LL;
+    bool dup = true;
+    ic_message m = {.workspace_id = f->ws,
+                    .channel_id = f->ch,
+                    .wa_id = "wamid.B1",
+                    .type = "text",
+                    .text = "one",
+                    .wa_us = t0};
+    assert_int_equal(ic_store_inbound_message(f->c, &m, "27824444444", "Thandi", &dup), IC_OK);
+    assert_false(dup);
+    int64_t k = m.contact_id, conv = m.conversation_id;
+    assert_true(m.id > 0 && k > 0 && conv > 0);
+    assert_int_equal(m.direction, IC_DIR_IN);
+
+    ic_message m2 = {.workspace_id = f->ws,
+                     .channel_id = f->ch,
+                     .wa_id = "wamid.B2",
+                     .type = "text",
+                     .text = "two",
+                     .wa_us = t0 + 10};
+    assert_int_equal(ic_store_inbound_message(f->c, &m2, "27824444444", "Thandi M", &dup), IC_OK);
+    assert_false(dup);
+    assert_int_equal(m2.contact_id, k);
+    assert_int_equal(m2.conversation_id, conv);
+    assert_int_equal(row_i64(f, "SELECT conversation_id FROM messages WHERE id = $1", m2.id), conv);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM contacts WHERE id = $1", k), t0 + 10);
+    assert_int_equal(
+        row_i64(f, "SELECT count(*) FROM contacts WHERE id = $1 AND name = 'Thandi M'", k), 1);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM conversations WHERE id = $1", conv),
+                     t0 + 10);
+
+    /* An older message moves nothing back; no name keeps the name. */
+    ic_message m3 = {.workspace_id = f->ws,
+                     .channel_id = f->ch,
+                     .wa_id = "wamid.B3",
+                     .type = "text",
+                     .wa_us = t0 + 5};
+    assert_int_equal(ic_store_inbound_message(f->c, &m3, "27824444444", NULL, &dup), IC_OK);
+    assert_false(dup);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM contacts WHERE id = $1", k), t0 + 10);
+    assert_int_equal(row_i64(f, "SELECT last_message_us FROM conversations WHERE id = $1", conv),
+                     t0 + 10);
+    assert_int_equal(
+        row_i64(f, "SELECT count(*) FROM contacts WHERE id = $1 AND name = 'Thandi M'", k), 1);
+
+    /* A redelivery, later and with another name, changes nothing. */
+    ic_message again = {.workspace_id = f->ws,
+                        .channel_id = f->ch,
+                        .wa_id = "wamid.B2",
+                        .type = "text",
+                        .text = "changed",
+                        .wa_us = t0 + 100};
+    assert_int_equal(ic_store_inbound_message(f->c, &again, "27824444444", "Other", &dup), IC_OK);
+    assert_true(dup);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM contacts WHERE id = $1", k), t0 + 10);
+    assert_int_equal(
+        row_i64(f, "SELECT count(*) FROM contacts WHERE id = $1 AND name = 'Thandi M'", k), 1);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM conversations WHERE id = $1", conv),
+                     t0 + 10);
+    assert_int_equal(sql_i64(f->c, "SELECT count(*) FROM messages WHERE text = 'changed'"), 0);
+
+    /* A closed conversation: a redelivery does not reopen it, a new message
+     * opens a new one. */
+    assert_int_equal(ic_sql_run(f->c, "UPDATE conversations SET status = 'closed' WHERE id = $1",
+                                IC_ARGS(IC_I64(conv)), NULL),
+                     IC_OK);
+    again.wa_id = "wamid.B3";
+    assert_int_equal(ic_store_inbound_message(f->c, &again, "27824444444", NULL, &dup), IC_OK);
+    assert_true(dup);
+    assert_int_equal(sql_i64(f->c, "SELECT count(*) FROM conversations WHERE status = 'open'"), 0);
+    ic_message m4 = {.workspace_id = f->ws,
+                     .channel_id = f->ch,
+                     .wa_id = "wamid.B4",
+                     .type = "text",
+                     .wa_us = t0 + 200};
+    assert_int_equal(ic_store_inbound_message(f->c, &m4, "27824444444", NULL, &dup), IC_OK);
+    assert_false(dup);
+    assert_true(m4.conversation_id > 0 && m4.conversation_id != conv);
+    assert_int_equal(row_i64(f, "SELECT conversation_id FROM messages WHERE id = $1", m4.id),
+                     m4.conversation_id);
+    assert_int_equal(
+        row_i64(f, "SELECT last_inbound_us FROM conversations WHERE id = $1", m4.conversation_id),
+        t0 + 200);
+    assert_int_equal(row_i64(f, "SELECT last_inbound_us FROM contacts WHERE id = $1", k), t0 + 200);
+    assert_int_equal(sql_i64(f->c, "SELECT count(*) FROM contacts"), 1);
+
+    ic_message bad = {
+        .workspace_id = f->ws, .channel_id = f->ch, .wa_id = "wamid.B5", .type = "text"};
+    assert_int_equal(ic_store_inbound_message(f->c, &bad, NULL, NULL, &dup), IC_ERR_INVALID);
+    bad.wa_id = NULL;
+    assert_int_equal(ic_store_inbound_message(f->c, &bad, "27824444444", NULL, &dup),
+                     IC_ERR_INVALID);
+}
+
 static void test_outbox(void **state)
 {
     fx *f = *state;
@@ -409,6 +515,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_messages_inbound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inbound_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statuses_forward_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_before_send_answer, setup, teardown),

@@ -490,24 +490,16 @@ typedef struct inbound_job {
 static ic_err inbound_apply(ic_conn *tx, ic_write_job *job)
 {
     inbound_job *j = (inbound_job *)job;
-    int64_t contact = 0, conv = 0;
     bool dup = false;
-    ic_err err = ic_store_contact_upsert(tx, j->ws, j->from, "Person", &contact);
-    if (err == IC_OK)
-        err = ic_store_conversation_touch_inbound(tx, j->ws, j->ch, contact, j->wa_us, &conv);
-    if (err != IC_OK)
-        return err;
     ic_message m = {.workspace_id = j->ws,
                     .channel_id = j->ch,
-                    .contact_id = contact,
-                    .conversation_id = conv,
                     .direction = IC_DIR_IN,
                     .wa_id = j->wamid,
                     .type = "text",
                     .text = "hello there",
                     .content_json = "{\"kind\":\"message\",\"type\":\"text\"}",
                     .wa_us = j->wa_us};
-    return ic_store_message_insert_inbound(tx, &m, &dup);
+    return ic_store_inbound_message(tx, &m, j->from, "Person", &dup);
 }
 
 static void inbound_done(ic_write_job *job, ic_err result)
@@ -552,7 +544,7 @@ static void test_inbound_rate(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM conversations"), PEOPLE);
     uint64_t batches = 0;
     ic_writer_stats(f->w, NULL, &batches);
-    printf("    %d inbound messages (contact upsert + conversation touch + insert) in %.3f s:"
+    printf("    %d inbound messages (ic_store_inbound_message) in %.3f s:"
            " %.0f messages/s durable, %llu batches\n",
            N, (double)elapsed / 1e6, N / ((double)elapsed / 1e6), (unsigned long long)batches);
     free(jobs);
