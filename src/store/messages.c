@@ -31,10 +31,15 @@ static const char SQL_CONV_BUMP[] = "UPDATE conversations SET last_message_us = 
 static const char SQL_OUTBOX_UNKNOWN[] =
     "UPDATE messages SET status = 'unknown', updated_us = $1"
     " WHERE channel_id = $2 AND status IN ('queued','sending') AND status = 'sending'";
-static const char SQL_OUTBOX[] =
-    "SELECT id, workspace_id, channel_id, contact_id, conversation_id, lane, wa_id, type, text,"
+/* The columns outbound_row() reads, in its order. */
+#define OUTBOUND_COLS                                                                              \
+    "id, workspace_id, channel_id, contact_id, conversation_id, lane, wa_id, type, text,"          \
     " media_id, mime_type, reply_to_wa_id, content_json, to_addr, status, wa_us, created_us"
-    " FROM messages"
+
+static const char SQL_OUTBOX_ONE[] = "SELECT " OUTBOUND_COLS " FROM messages"
+                                     " WHERE id = $1 AND channel_id = $2 AND direction = 'out'";
+static const char SQL_OUTBOX[] =
+    "SELECT " OUTBOUND_COLS " FROM messages"
     " WHERE channel_id = $1 AND status IN ('queued','sending') AND status = 'queued'"
     " ORDER BY id";
 
@@ -142,6 +147,51 @@ ic_err ic_store_message_insert_outbound(ic_conn *c, ic_message *m)
     return err;
 }
 
+/* An outbound message from a row of OUTBOUND_COLS (strings borrowed from s). */
+static ic_message outbound_row(ic_stmt *s)
+{
+    ic_message m = {
+        .id = ic_sql_col_i64(s, 0),
+        .workspace_id = ic_sql_col_i64(s, 1),
+        .channel_id = ic_sql_col_i64(s, 2),
+        .contact_id = ic_sql_col_i64(s, 3),
+        .conversation_id = ic_sql_col_i64(s, 4),
+        .direction = IC_DIR_OUT,
+        .lane = ic_sql_col_i64(s, 5) == IC_LANE_BULK ? IC_LANE_BULK : IC_LANE_REPLY,
+        .wa_id = ic_sql_col_text(s, 6),
+        .type = ic_sql_col_text(s, 7),
+        .text = ic_sql_col_text(s, 8),
+        .media_id = ic_sql_col_text(s, 9),
+        .mime_type = ic_sql_col_text(s, 10),
+        .reply_to_wa_id = ic_sql_col_text(s, 11),
+        .content_json = ic_sql_col_text(s, 12),
+        .to = ic_sql_col_text(s, 13),
+        .status = ic_sql_col_text(s, 14),
+        .wa_us = ic_sql_col_i64(s, 15),
+        .created_us = ic_sql_col_i64(s, 16),
+    };
+    return m;
+}
+
+ic_err ic_store_outbox_get(ic_conn *c, int64_t channel_id, int64_t msg_id, ic_outbox_cb cb,
+                           void *arg)
+{
+    ic_stmt *s = NULL;
+    bool row = false;
+    ic_err err = ic_sql_query(c, SQL_OUTBOX_ONE, IC_ARGS(IC_I64(msg_id), IC_I64(channel_id)), &s);
+    if (err != IC_OK)
+        return err;
+    err = ic_sql_step(s, &row);
+    if (err == IC_OK && !row)
+        err = IC_ERR_NOT_FOUND;
+    if (err == IC_OK) {
+        ic_message m = outbound_row(s);
+        err = cb(arg, &m);
+    }
+    ic_sql_done(s);
+    return err;
+}
+
 ic_err ic_store_outbox_load(ic_conn *c, int64_t channel_id, ic_outbox_cb cb, void *arg)
 {
     ic_stmt *s = NULL;
@@ -161,26 +211,7 @@ ic_err ic_store_outbox_load(ic_conn *c, int64_t channel_id, ic_outbox_cb cb, voi
         err = ic_sql_step(s, &row);
         if (err != IC_OK || !row)
             break;
-        ic_message m = {
-            .id = ic_sql_col_i64(s, 0),
-            .workspace_id = ic_sql_col_i64(s, 1),
-            .channel_id = ic_sql_col_i64(s, 2),
-            .contact_id = ic_sql_col_i64(s, 3),
-            .conversation_id = ic_sql_col_i64(s, 4),
-            .direction = IC_DIR_OUT,
-            .lane = ic_sql_col_i64(s, 5) == IC_LANE_BULK ? IC_LANE_BULK : IC_LANE_REPLY,
-            .wa_id = ic_sql_col_text(s, 6),
-            .type = ic_sql_col_text(s, 7),
-            .text = ic_sql_col_text(s, 8),
-            .media_id = ic_sql_col_text(s, 9),
-            .mime_type = ic_sql_col_text(s, 10),
-            .reply_to_wa_id = ic_sql_col_text(s, 11),
-            .content_json = ic_sql_col_text(s, 12),
-            .to = ic_sql_col_text(s, 13),
-            .status = ic_sql_col_text(s, 14),
-            .wa_us = ic_sql_col_i64(s, 15),
-            .created_us = ic_sql_col_i64(s, 16),
-        };
+        ic_message m = outbound_row(s);
         err = cb(arg, &m);
         if (err != IC_OK)
             break;

@@ -4,7 +4,7 @@
  * text and run it through these functions; db.c dispatches them to the
  * backend (backend.h: sqlite.c or postgres.c) so that the same query text
  * runs on both. On PostgreSQL a failed statement aborts the transaction it is
- * in: a writer job must return the errors it gets (the writer then rolls
+ * in: a writer job must return every error it meets (the writer then rolls
  * back that job's savepoint). Query text rules (see docs/internals/storage.md):
  *  - placeholders are $1, $2, ... and each first appears in increasing order
  *    ($1 before $2 ...); ic_sql_prepare refuses a query that breaks this;

@@ -287,6 +287,15 @@ ic_err ic_store_channel_error_insert(ic_conn *c, int64_t ws, int64_t channel_id,
 typedef ic_err (*ic_outbox_cb)(void *arg, const ic_message *m);
 ic_err ic_store_outbox_load(ic_conn *c, int64_t channel_id, ic_outbox_cb cb, void *arg);
 
+/* Calls cb once with outbound message msg_id of channel_id (borrowed
+ * strings, valid during the call; status says its state), for the sender,
+ * which keeps only ids in memory and reads a message just before sending it.
+ * Errors: IC_ERR_NOT_FOUND when there is no such outbound message on that
+ * channel; IC_ERR_DB; or cb's own error. Reads only: any thread's own
+ * connection. */
+ic_err ic_store_outbox_get(ic_conn *c, int64_t channel_id, int64_t msg_id, ic_outbox_cb cb,
+                           void *arg);
+
 ic_err ic_store_messages_list(ic_conn *c, int64_t ws, int64_t conv_id, int64_t cursor, int limit,
                               json_t **items, int64_t *next);
 ic_err ic_store_message_get(ic_conn *c, int64_t ws, int64_t id, json_t **out);

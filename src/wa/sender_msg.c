@@ -9,7 +9,6 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "core/window.h"
-#include "store/outbox_get.h"
 #include "wa/outbound.h"
 
 #include <inttypes.h>
