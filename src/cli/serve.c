@@ -17,6 +17,7 @@
 #include "wa/sender.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -151,6 +152,14 @@ int ic_cli_serve(int argc, char **argv)
     int rc = parse_args(argc, argv, &cfg);
     if (rc >= 0)
         return rc;
+
+    /* Memory freed on another thread than it was allocated on (webhook jobs
+     * end on the writer) made glibc trim its arenas with madvise after
+     * nearly every batch, and each trim interrupts every core (a TLB
+     * shootdown): 6% of the server's time under load. Keep freed memory, up
+     * to 64 MB, and keep bodies up to Meta's 3 MB on the heap. */
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 
     /* Block the stop signals in every thread; this one waits for them. */
     sigset_t stop_signals;

@@ -14,6 +14,7 @@
 #include "store/sql.h"
 
 #include <pthread.h>
+#include <stdint.h>
 
 typedef struct ic_backend ic_backend;
 
@@ -104,5 +105,18 @@ const ic_backend *ic_sql_conn_backend(ic_conn *c);
  * IC_ERR_INTERNAL (logged) when they are not. Used by backends that cannot
  * ask the database for parameter names. Thread-safe. */
 ic_err ic_sql_scan_placeholders(const char *sql, int *n);
+
+/* The statement caches' bucket hash. Queries are static strings (sql.h), so
+ * a statement is found by the address of its text: no per-call hashing or
+ * comparing of the text, which is long. The same text at two addresses just
+ * gets two cache entries. */
+static inline uint32_t ic_sql_text_key(const char *sql)
+{
+    uint64_t v = (uint64_t)(uintptr_t)sql;
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdull;
+    v ^= v >> 33;
+    return (uint32_t)v;
+}
 
 #endif

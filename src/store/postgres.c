@@ -429,16 +429,6 @@ static void pg_rollback(ic_conn *conn)
 
 /* ---- statements ---------------------------------------------------------- */
 
-static uint32_t text_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static pg_stmt *stmt_new(ic_conn *conn, const char *sql, uint32_t h, const char *name, int n)
 {
     pg_stmt *s = ic_calloc(1, sizeof *s);
@@ -478,10 +468,10 @@ static ic_err pg_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
     ic_err err = IC_OK;
     pg_conn *c = PG_CONN(conn);
     *out = NULL;
-    uint32_t h = text_hash(sql);
+    uint32_t h = ic_sql_text_key(sql);
     pg_stmt **slot = &c->buckets[h % CACHE_BUCKETS];
     pg_stmt *s = *slot;
-    while (s && !(s->hash == h && (s->sql == sql || strcmp(s->sql, sql) == 0)))
+    while (s && !(s->hash == h && s->sql == sql))
         s = s->next;
     err = conn_ready(c);
     if (err != IC_OK)

@@ -175,16 +175,6 @@ static void sq_rollback(ic_conn *c)
 
 /* ---- statements ---------------------------------------------------------- */
 
-static uint32_t text_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* Checks that the placeholders are exactly $1..$n in order of appearance, so
  * that bind index i is $i. */
 static ic_err check_placeholders(sqlite3_stmt *st, const char *sql)
@@ -228,10 +218,10 @@ static ic_err sq_prepare(ic_conn *conn, const char *sql, ic_stmt **out)
     ic_err err = IC_OK;
     sq_conn *c = SQ_CONN(conn);
     *out = NULL;
-    uint32_t h = text_hash(sql);
+    uint32_t h = ic_sql_text_key(sql);
     sq_stmt **slot = &c->buckets[h % CACHE_BUCKETS];
     sq_stmt *s = *slot;
-    while (s && !(s->hash == h && (s->sql == sql || strcmp(s->sql, sql) == 0)))
+    while (s && !(s->hash == h && s->sql == sql))
         s = s->next;
     if (s && !s->busy) {
         s->busy = true;
