@@ -46,6 +46,16 @@ typedef struct ic_api_send {
  * without answering. */
 void ic_api_send_submit(ic_req *r, ic_app *app, ic_api_send *s);
 
+/* A workspace-scoped read of one row as JSON (ic_store_contact_get,
+ * ic_store_conversation_get, ...). */
+typedef ic_err (*ic_api_getter)(ic_conn *c, int64_t ws, int64_t id, json_t **out);
+
+/* Handles GET .../{id}: authenticates r, reads row {id} of the token's
+ * workspace with get on the thread's connection, and answers 200 with it, or
+ * the API error (a malformed id, or a row of another workspace, is 404).
+ * app is borrowed. Call on a poll thread. */
+void ic_api_get_by_id(ic_req *r, ic_app *app, ic_api_getter get);
+
 /* Reads the WhatsApp id of contact id in ws into an owned string *wa_id.
  * IC_ERR_NOT_FOUND when the contact is not in ws. Any thread with its own
  * connection c. */

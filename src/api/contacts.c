@@ -49,18 +49,7 @@ fail:
 
 static void get_contact(ic_req *r, void *arg)
 {
-    ic_app *app = arg;
-    int64_t ws = 0, id = 0;
-    json_t *contact = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
-        return;
-    ic_err e = IC_ERR_NOT_FOUND;
-    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
-        (e = ic_store_contact_get(ic_db_thread_conn(app->db), ws, id, &contact)) != IC_OK) {
-        ic_api_fail(r, e, NULL);
-        return;
-    }
-    ic_req_respond_json(r, 200, contact);
+    ic_api_get_by_id(r, arg, ic_store_contact_get);
 }
 
 /* ---- PATCH ------------------------------------------------------------------- */

@@ -41,18 +41,7 @@ fail:
 
 static void get_conversation(ic_req *r, void *arg)
 {
-    ic_app *app = arg;
-    int64_t ws = 0, id = 0;
-    json_t *conv = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
-        return;
-    ic_err e = IC_ERR_NOT_FOUND;
-    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
-        (e = ic_store_conversation_get(ic_db_thread_conn(app->db), ws, id, &conv)) != IC_OK) {
-        ic_api_fail(r, e, NULL);
-        return;
-    }
-    ic_req_respond_json(r, 200, conv);
+    ic_api_get_by_id(r, arg, ic_store_conversation_get);
 }
 
 static void list_messages(ic_req *r, void *arg)
@@ -60,7 +49,7 @@ static void list_messages(ic_req *r, void *arg)
     ic_app *app = arg;
     int64_t ws = 0, id = 0, cursor = 0, next = 0;
     int limit = 0;
-    json_t *items = NULL, *conv = NULL;
+    json_t *items = NULL;
     ic_errmsg em = {{0}};
     if (ic_api_auth(r, app, &ws) != IC_OK)
         return;
@@ -69,17 +58,14 @@ static void list_messages(ic_req *r, void *arg)
         goto fail;
     if ((e = ic_api_page(r, &limit, &cursor, &em)) != IC_OK)
         goto fail;
-    ic_conn *c = ic_db_thread_conn(app->db);
-    /* An empty list must not hide that the conversation is not ours. */
-    if ((e = ic_store_conversation_get(c, ws, id, &conv)) != IC_OK)
+    /* The store answers IC_ERR_NOT_FOUND for a conversation not in ws, so
+     * an empty list never hides that it is not ours. */
+    e = ic_store_messages_list(ic_db_thread_conn(app->db), ws, id, cursor, limit, &items, &next);
+    if (e != IC_OK)
         goto fail;
-    if ((e = ic_store_messages_list(c, ws, id, cursor, limit, &items, &next)) != IC_OK)
-        goto fail;
-    json_decref(conv);
     ic_req_respond_json(r, 200, ic_api_list_json(items, next));
     return;
 fail:
-    json_decref(conv);
     ic_api_fail(r, e, &em);
 }
 

@@ -1,5 +1,7 @@
-/* v1.c - the REST API's route table (/api/v1). */
+/* v1.c - the REST API's route table (/api/v1) and its shared read-one handler. */
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/json_in.h"
 #include "api/routes.h"
 
 /* 1 MB when the configuration gives no API body bound. */
@@ -10,6 +12,21 @@ size_t ic_api_json_max_body(const ic_app *app)
     if (app->cfg && app->cfg->max_api_body > 0)
         return app->cfg->max_api_body;
     return DEFAULT_JSON_MAX_BODY;
+}
+
+void ic_api_get_by_id(ic_req *r, ic_app *app, ic_api_getter get)
+{
+    int64_t ws = 0, id = 0;
+    json_t *row = NULL;
+    if (ic_api_auth(r, app, &ws) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
+        (e = get(ic_db_thread_conn(app->db), ws, id, &row)) != IC_OK) {
+        ic_api_fail(r, e, NULL);
+        return;
+    }
+    ic_req_respond_json(r, 200, row);
 }
 
 void ic_api_v1_routes(ic_http *h, ic_app *app)
