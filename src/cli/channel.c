@@ -36,9 +36,6 @@ typedef struct add_args {
 static ic_err add(ic_conn *c, void *arg)
 {
     add_args *a = arg;
-    ic_err e = ic_cli_workspace_exists(c, a->ws);
-    if (e != IC_OK)
-        return e;
     return ic_store_channel_insert(c, &a->ch);
 }
 
@@ -183,23 +180,10 @@ int ic_cli_channel(int argc, char **argv)
     ch->throughput_mps = (int)mps;
     ch->workspace_id = a.ws;
 
-    ic_db *db = ic_cli_open_db("channel", url);
-    if (!db)
+    char exists[128];
+    snprintf(exists, sizeof exists, "phone number id %s is already connected", ch->phone_number_id);
+    if (!ic_cli_write("channel", url, a.ws, add, &a, "add the channel", exists))
         return 1;
-    ic_err e = ic_cli_in_tx(db, add, &a);
-    ic_db_close(db);
-    if (e == IC_ERR_NOT_FOUND) {
-        ic_cli_err("channel", "there is no workspace %lld", (long long)a.ws);
-        return 1;
-    }
-    if (e == IC_ERR_EXISTS) {
-        ic_cli_err("channel", "phone number id %s is already connected", ch->phone_number_id);
-        return 1;
-    }
-    if (e != IC_OK) {
-        ic_cli_err("channel", "cannot add the channel: %s", ic_strerror(e));
-        return 1;
-    }
     printf("channel %lld added: %s\n", (long long)ch->id, ch->name);
     printf("webhook URL:  %s/webhooks/whatsapp/%s\n", public_url ? public_url : "https://YOUR-HOST",
            ch->uuid);

@@ -50,13 +50,19 @@ bool ic_cli_parse_id(const char *cmd, const char *opt, const char *value, int64_
     return true;
 }
 
-ic_err ic_cli_in_tx(ic_db *db, ic_err (*fn)(ic_conn *c, void *arg), void *arg)
+static ic_err in_tx(ic_db *db, int64_t ws, ic_err (*fn)(ic_conn *c, void *arg), void *arg)
 {
     ic_conn *c = ic_db_thread_conn(db);
     ic_err e = ic_conn_begin(c);
     if (e != IC_OK)
         return e;
-    e = fn(c, arg);
+    if (ws > 0) {
+        char *name = NULL;
+        e = ic_store_workspace_get(c, ws, &name);
+        ic_free(name);
+    }
+    if (e == IC_OK)
+        e = fn(c, arg);
     if (e != IC_OK) {
         ic_conn_rollback(c);
         return e;
@@ -64,10 +70,21 @@ ic_err ic_cli_in_tx(ic_db *db, ic_err (*fn)(ic_conn *c, void *arg), void *arg)
     return ic_conn_commit(c);
 }
 
-ic_err ic_cli_workspace_exists(ic_conn *c, int64_t ws)
+bool ic_cli_write(const char *cmd, const char *url, int64_t ws, ic_err (*fn)(ic_conn *c, void *arg),
+                  void *arg, const char *what, const char *exists_msg)
 {
-    char *name = NULL;
-    ic_err e = ic_store_workspace_get(c, ws, &name);
-    ic_free(name);
-    return e;
+    ic_db *db = ic_cli_open_db(cmd, url);
+    if (!db)
+        return false;
+    ic_err e = in_tx(db, ws, fn, arg);
+    ic_db_close(db);
+    if (e == IC_OK)
+        return true;
+    if (e == IC_ERR_NOT_FOUND && ws > 0)
+        ic_cli_err(cmd, "there is no workspace %lld", (long long)ws);
+    else if (e == IC_ERR_EXISTS && exists_msg)
+        ic_cli_err(cmd, "%s", exists_msg);
+    else
+        ic_cli_err(cmd, "cannot %s: %s", what, ic_strerror(e));
+    return false;
 }

@@ -23,11 +23,13 @@ bool ic_cli_parse_id(const char *cmd, const char *opt, const char *value, int64_
 /* Prints "impactchat <cmd>: <formatted message>" on stderr. */
 void ic_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Runs fn(conn, arg) inside one transaction on the thread's connection and
- * commits, or rolls back when fn fails. */
-ic_err ic_cli_in_tx(ic_db *db, ic_err (*fn)(ic_conn *c, void *arg), void *arg);
-
-/* IC_OK when workspace ws exists, IC_ERR_NOT_FOUND when it does not. */
-ic_err ic_cli_workspace_exists(ic_conn *c, int64_t ws);
+/* Writes through fn(conn, arg), run in one transaction on database url
+ * (opened and migrated for the call, then closed), after checking that
+ * workspace ws exists when ws > 0. On failure prints one sentence as
+ * "impactchat <cmd>: ...": "there is no workspace N", exists_msg when fn
+ * says IC_ERR_EXISTS (may be NULL), or "cannot <what>: <reason>", and
+ * returns false. */
+bool ic_cli_write(const char *cmd, const char *url, int64_t ws, ic_err (*fn)(ic_conn *c, void *arg),
+                  void *arg, const char *what, const char *exists_msg);
 
 #endif

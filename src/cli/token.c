@@ -27,9 +27,6 @@ typedef struct create_args {
 static ic_err create(ic_conn *c, void *arg)
 {
     create_args *a = arg;
-    ic_err e = ic_cli_workspace_exists(c, a->ws);
-    if (e != IC_OK)
-        return e;
     return ic_store_token_insert(c, a->ws, a->name, a->sha, &a->id);
 }
 
@@ -76,19 +73,8 @@ int ic_cli_token(int argc, char **argv)
     char token[64] = "ic_";
     ic_random_hex(token + 3, 24);
     ic_sha256_hex(token, strlen(token), a.sha);
-    ic_db *db = ic_cli_open_db("token", url);
-    if (!db)
+    if (!ic_cli_write("token", url, a.ws, create, &a, "create the token", NULL))
         return 1;
-    ic_err e = ic_cli_in_tx(db, create, &a);
-    ic_db_close(db);
-    if (e == IC_ERR_NOT_FOUND) {
-        ic_cli_err("token", "there is no workspace %lld", (long long)a.ws);
-        return 1;
-    }
-    if (e != IC_OK) {
-        ic_cli_err("token", "cannot create the token: %s", ic_strerror(e));
-        return 1;
-    }
     printf("%s\n", token);
     return 0;
 }

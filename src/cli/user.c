@@ -29,9 +29,6 @@ typedef struct add_args {
 static ic_err add(ic_conn *c, void *arg)
 {
     add_args *a = arg;
-    ic_err e = ic_cli_workspace_exists(c, a->ws);
-    if (e != IC_OK)
-        return e;
     return ic_store_user_insert(c, a->ws, a->email, a->name, a->role, a->hash, &a->id);
 }
 
@@ -117,23 +114,11 @@ int ic_cli_user(int argc, char **argv)
         ic_cli_err("user", "cannot hash the password");
         return 1;
     }
-    ic_db *db = ic_cli_open_db("user", url);
-    if (!db)
+    char exists[320];
+    snprintf(exists, sizeof exists, "%s is already a user of workspace %lld", a.email,
+             (long long)a.ws);
+    if (!ic_cli_write("user", url, a.ws, add, &a, "add the user", exists))
         return 1;
-    ic_err e = ic_cli_in_tx(db, add, &a);
-    ic_db_close(db);
-    if (e == IC_ERR_NOT_FOUND) {
-        ic_cli_err("user", "there is no workspace %lld", (long long)a.ws);
-        return 1;
-    }
-    if (e == IC_ERR_EXISTS) {
-        ic_cli_err("user", "%s is already a user of workspace %lld", a.email, (long long)a.ws);
-        return 1;
-    }
-    if (e != IC_OK) {
-        ic_cli_err("user", "cannot add the user: %s", ic_strerror(e));
-        return 1;
-    }
     printf("user %lld added: %s (%s)\n", (long long)a.id, a.email, a.role);
     if (!from_stdin)
         printf("password: %s\n", password);

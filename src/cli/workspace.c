@@ -54,15 +54,8 @@ int ic_cli_workspace(int argc, char **argv)
         ic_cli_err("workspace", "the name must be 1 to 200 characters");
         return 1;
     }
-    ic_db *db = ic_cli_open_db("workspace", url);
-    if (!db)
+    if (!ic_cli_write("workspace", url, 0, create, &a, "create the workspace", NULL))
         return 1;
-    ic_err e = ic_cli_in_tx(db, create, &a);
-    ic_db_close(db);
-    if (e != IC_OK) {
-        ic_cli_err("workspace", "cannot create the workspace: %s", ic_strerror(e));
-        return 1;
-    }
     printf("workspace %lld created: %s\n", (long long)a.id, a.name);
     return 0;
 }
