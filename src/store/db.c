@@ -97,6 +97,11 @@ out:
     return err;
 }
 
+bool ic_db_is_postgres(const ic_db *db)
+{
+    return db && strcmp(db->be->name, "postgres") == 0;
+}
+
 void ic_db_close(ic_db *db)
 {
     if (!db)

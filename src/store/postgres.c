@@ -26,6 +26,7 @@
  * the transaction and is reported as IC_ERR_DB by the call that reads it;
  * the writer then re-runs the batch without deferring. */
 #include "store/backend.h"
+#include "store/pg_int.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -186,31 +187,43 @@ static void pg_conn_close(ic_conn *conn)
     ic_free(c);
 }
 
-static ic_err pg_conn_open(ic_db *db, ic_conn **out, ic_errmsg *em)
+PGconn *ic_pg_connect(ic_db *db, ic_errmsg *em)
 {
-    ic_err err = IC_OK;
     pg_db *p = PG_DB(db);
-    pg_conn *c = ic_calloc(1, sizeof *c);
-    c->base.be = &ic_postgres_backend;
-    c->base.db = db;
     /* The URL comes last so that its own settings win over these defaults. */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *const vals[] = {CONNECT_TIMEOUT_S, "impactchat", p->url, NULL};
-    c->h = PQconnectdbParams(keys, vals, 1);
-    if (!c->h || PQstatus(c->h) != CONNECTION_OK) {
+    PGconn *h = PQconnectdbParams(keys, vals, 1);
+    if (!h || PQstatus(h) != CONNECTION_OK) {
         char why[200];
-        copy_line(why, sizeof why, c->h ? PQerrorMessage(c->h) : "out of memory");
-        err = ic_errf(em, IC_ERR_DB, "cannot connect to PostgreSQL at %s: %s", p->where, why);
-        goto out;
+        copy_line(why, sizeof why, h ? PQerrorMessage(h) : "out of memory");
+        ic_errf(em, IC_ERR_DB, "cannot connect to PostgreSQL at %s: %s", p->where, why);
+        if (h)
+            PQfinish(h);
+        return NULL;
     }
-    PQsetNoticeProcessor(c->h, notice_ignore, NULL);
-out:
-    if (err != IC_OK) {
-        pg_conn_close(&c->base);
-        c = NULL;
+    PQsetNoticeProcessor(h, notice_ignore, NULL);
+    return h;
+}
+
+const char *ic_pg_where(ic_db *db)
+{
+    return PG_DB(db)->where;
+}
+
+static ic_err pg_conn_open(ic_db *db, ic_conn **out, ic_errmsg *em)
+{
+    pg_conn *c = ic_calloc(1, sizeof *c);
+    c->base.be = &ic_postgres_backend;
+    c->base.db = db;
+    c->h = ic_pg_connect(db, em);
+    if (!c->h) {
+        ic_free(c);
+        *out = NULL;
+        return IC_ERR_DB;
     }
-    *out = c ? &c->base : NULL;
-    return err;
+    *out = &c->base;
+    return IC_OK;
 }
 
 static const char *pg_errmsg(ic_conn *c)

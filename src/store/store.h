@@ -49,6 +49,10 @@ ic_err ic_db_migrate(ic_db *db, int *applied, ic_errmsg *em);
 /* Closes every connection. All threads must have stopped using db. NULL ok. */
 void ic_db_close(ic_db *db);
 
+/* True when db is a PostgreSQL database (several nodes may share it), false
+ * for SQLite (one process). */
+bool ic_db_is_postgres(const ic_db *db);
+
 /* The calling thread's own connection (created on first use, closed by
  * ic_db_close). Use it for reads, and for writes only in single-threaded
  * tools (the CLI) that run no writer. Never NULL: aborts if the file cannot
@@ -304,6 +308,30 @@ ic_err ic_store_message_statuses(ic_conn *c, int64_t ws, int64_t id, json_t **ou
 
 /* Counts for tests and benchmarks: inbound messages stored in ws (0 = all). */
 ic_err ic_store_count_messages(ic_conn *c, int64_t ws, ic_direction dir, int64_t *n);
+
+/* ---- several nodes: notifications and engine claims ----------------------- */
+
+/* Sends an event on topic (store/bus.h) as part of transaction tx: on
+ * PostgreSQL a NOTIFY that every node's bus subscribers receive once tx
+ * commits, and never when it rolls back. On SQLite (one process) it does
+ * nothing: the caller informs its own process directly, e.g. from the job's
+ * done callback. Topic and payload as in bus.h (IC_ERR_INVALID otherwise).
+ * Writer only. */
+ic_err ic_store_notify(ic_conn *tx, const char *topic, const char *payload);
+
+/* Claims contact_id of workspace ws for the engine on connection c, so that
+ * one person's messages are handled by one node (and one worker) at a time
+ * (DESIGN.md 8.3). Never waits: *claimed is false when another connection
+ * holds the claim. The claim lasts until ic_store_contact_release on c, or
+ * until c is closed or its connection lost, so a killed node's claims vanish
+ * with it. Claiming a contact c already holds gives IC_ERR_EXISTS.
+ * PostgreSQL: a session advisory lock; SQLite (one process): a set shared by
+ * the db's connections. Any thread's own connection (ic_db_thread_conn), not
+ * inside the writer. */
+ic_err ic_store_contact_claim(ic_conn *c, int64_t ws, int64_t contact_id, bool *claimed);
+
+/* Releases a claim c holds; IC_ERR_NOT_FOUND when c does not hold it. */
+ic_err ic_store_contact_release(ic_conn *c, int64_t ws, int64_t contact_id);
 
 /* ---- media --------------------------------------------------------------- */
 
