@@ -30,7 +30,7 @@ static const char SQL_CONV_BUMP[] = "UPDATE conversations SET last_message_us = 
  * planner can use messages_outbox. */
 static const char SQL_OUTBOX_UNKNOWN[] =
     "UPDATE messages SET status = 'unknown', updated_us = $1"
-    " WHERE channel_id = $2 AND status IN ('queued','sending') AND status = 'sending'";
+    " WHERE channel_id = $2 AND status IN ('queued','sending','unknown') AND status = 'sending'";
 /* The columns outbound_row() reads, in its order. */
 #define OUTBOUND_COLS                                                                              \
     "id, workspace_id, channel_id, contact_id, conversation_id, lane, wa_id, type, text,"          \
@@ -40,7 +40,7 @@ static const char SQL_OUTBOX_ONE[] = "SELECT " OUTBOUND_COLS " FROM messages"
                                      " WHERE id = $1 AND channel_id = $2 AND direction = 'out'";
 static const char SQL_OUTBOX[] =
     "SELECT " OUTBOUND_COLS " FROM messages"
-    " WHERE channel_id = $1 AND status IN ('queued','sending') AND status = 'queued'"
+    " WHERE channel_id = $1 AND status IN ('queued','sending','unknown') AND status = 'queued'"
     " ORDER BY id";
 
 #define MSG_COLS                                                                                   \

@@ -159,8 +159,25 @@ static const char m001_core[] =
     ");\n"
     "CREATE INDEX media_pending ON media(id) WHERE state = 'pending';\n";
 
+/* Several nodes: the node whose sender holds each channel (the lease), and
+ * the outbox index widened to "unknown" messages, which the lease holder
+ * queues again when no status webhook settles them (docs/internals/sending.md). */
+static const char m002_sender_leases[] =
+    "CREATE TABLE sender_leases (\n"
+    "  channel_id BIGINT PRIMARY KEY REFERENCES channels(id),\n"
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),\n"
+    "  node_id TEXT NOT NULL,\n"
+    "  epoch BIGINT NOT NULL,\n"
+    "  expires_us BIGINT NOT NULL,\n"
+    "  acquired_us BIGINT NOT NULL\n"
+    ");\n"
+    "DROP INDEX messages_outbox;\n"
+    "CREATE INDEX messages_outbox ON messages(channel_id, id)\n"
+    "  WHERE status IN ('queued','sending','unknown');\n";
+
 const ic_migration ic_postgres_migrations[] = {
     {1, "core", m001_core},
+    {2, "sender_leases", m002_sender_leases},
 };
 
 const size_t ic_postgres_migrations_count =

@@ -157,8 +157,25 @@ static const char m001_core[] =
     ") STRICT;\n"
     "CREATE INDEX media_pending ON media(id) WHERE state = 'pending';\n";
 
+/* Several nodes: the node whose sender holds each channel (the lease), and
+ * the outbox index widened to "unknown" messages, which the lease holder
+ * queues again when no status webhook settles them (docs/internals/sending.md). */
+static const char m002_sender_leases[] =
+    "CREATE TABLE sender_leases (\n"
+    "  channel_id INTEGER PRIMARY KEY REFERENCES channels(id),\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  node_id TEXT NOT NULL,\n"
+    "  epoch INTEGER NOT NULL,\n"
+    "  expires_us INTEGER NOT NULL,\n"
+    "  acquired_us INTEGER NOT NULL\n"
+    ") STRICT;\n"
+    "DROP INDEX messages_outbox;\n"
+    "CREATE INDEX messages_outbox ON messages(channel_id, id)\n"
+    "  WHERE status IN ('queued','sending','unknown');\n";
+
 const ic_migration ic_sqlite_migrations[] = {
     {1, "core", m001_core},
+    {2, "sender_leases", m002_sender_leases},
 };
 
 const size_t ic_sqlite_migrations_count =
