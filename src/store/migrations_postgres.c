@@ -161,7 +161,8 @@ static const char m001_core[] =
 
 /* Several nodes: the node whose sender holds each channel (the lease), and
  * the outbox index widened to "unknown" messages, which the lease holder
- * queues again when no status webhook settles them (docs/internals/sending.md). */
+ * queues again when no status webhook settles them (docs/internals/sending.md),
+ * counting those resends. */
 static const char m002_sender_leases[] =
     "CREATE TABLE sender_leases (\n"
     "  channel_id BIGINT PRIMARY KEY REFERENCES channels(id),\n"
@@ -171,6 +172,7 @@ static const char m002_sender_leases[] =
     "  expires_us BIGINT NOT NULL,\n"
     "  acquired_us BIGINT NOT NULL\n"
     ");\n"
+    "ALTER TABLE messages ADD COLUMN resends BIGINT NOT NULL DEFAULT 0;\n"
     "DROP INDEX messages_outbox;\n"
     "CREATE INDEX messages_outbox ON messages(channel_id, id)\n"
     "  WHERE status IN ('queued','sending','unknown');\n";
