@@ -297,8 +297,8 @@ class PgRestartTest(unittest.TestCase):
 
             with open(os.path.join(sb.dir, "impactchat.log"), errors="replace") as f:
                 log = f.read()
-            print("%d webhooks sent (%s), %d distinct messages, %d messages re-sent in %d rounds after the flood;"
-                  " log: %d db_connection_lost, %d db_reconnected, %d db_reconnect_failed; %.1f s"
+            print("%d webhooks sent (%s), %d distinct messages, %d messages re-sent in %d rounds"
+                  " after the flood; log: %d db_connection_lost, %d db_reconnected, %d db_reconnect_failed; %.1f s"
                   % (len(flood.records), json.dumps(statuses), len(flood.sent), resent, rounds,
                      len(re.findall(r"db_connection_lost", log)), len(re.findall(r"db_reconnected", log)),
                      len(re.findall(r"db_reconnect_failed", log)), time.time() - t_start))
