@@ -124,7 +124,7 @@ static bool send_listens(ic_bus *b, pg_state *st)
 /* Starts the next command when none is in flight (see the file comment). */
 static void start_next(ic_bus *b, pg_state *st)
 {
-    if (st->busy != PG_IDLE || send_listens(b, st) || !st->h)
+    if (!st->h || st->busy != PG_IDLE || send_listens(b, st) || !st->h)
         return;
     atomic_store(&b->listening, true);
     ic_bus_resync(b);
@@ -148,9 +148,12 @@ static void read_results(ic_bus *b, pg_state *st)
         PGresult *r = PQgetResult(st->h);
         if (!r) { /* the command is complete */
             if (st->busy == PG_LISTEN) {
-                for (bus_topic *t = atomic_load(&b->topics); t; t = atomic_load(&t->next))
-                    if (t->sent)
-                        t->listened = true, t->sent = false;
+                for (bus_topic *t = atomic_load(&b->topics); t; t = atomic_load(&t->next)) {
+                    if (t->sent) {
+                        t->listened = true;
+                        t->sent = false;
+                    }
+                }
             }
             ic_free(st->inflight);
             st->inflight = NULL;
@@ -160,11 +163,15 @@ static void read_results(ic_bus *b, pg_state *st)
         ExecStatusType s = PQresultStatus(r);
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
             const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            if (st->busy == PG_NOTIFY) /* never the payload, only its size */
+            if (st->busy == PG_NOTIFY) { /* never the payload, only its size */
                 IC_WARN("bus_publish_failed", "topic=%s bytes=%zu sqlstate=%s", st->inflight->topic,
                         strlen(st->inflight->payload), code ? code : "-");
-            else
+            } else { /* not listening as promised: start again from a new connection */
                 IC_WARN("bus_listen_failed", "sqlstate=%s", code ? code : "-");
+                PQclear(r);
+                lost(b, st, "listen_failed");
+                return;
+            }
         } else if (st->busy == PG_NOTIFY) {
             atomic_fetch_add(&b->published, 1);
         }
@@ -237,8 +244,7 @@ void *ic_bus_pg_main(void *arg)
             continue;
         }
         read_results(b, st);
-        if (st->busy == PG_IDLE)
-            start_next(b, st); /* a LISTEN just done: resynchronise first */
+        start_next(b, st); /* after a LISTEN: resynchronise before the events */
         read_notifies(b, st);
     }
     atomic_store(&b->listening, false);

@@ -184,6 +184,28 @@ static void test_rejects_bad_topics_and_payloads(void **state)
     pthread_mutex_unlock(&r.mu);
 }
 
+/* A payload PostgreSQL refuses (not UTF-8) is accepted by publish, fails
+ * on the bus thread (logged) and does not stop the events after it. */
+static void test_publish_the_server_refuses(void **state)
+{
+    fx *f = *state;
+    if (!test_db_pg())
+        skip();
+    rec r;
+    rec_init(&r);
+    assert_int_equal(ic_bus_subscribe(f->bus, "enc", rec_cb, &r), IC_OK);
+    assert_int_equal(ic_bus_publish(f->bus, "enc", "\xff\xfe"), IC_OK);
+    assert_int_equal(ic_bus_publish(f->bus, "enc", "fine"), IC_OK);
+    assert_true(rec_wait(&r, 2));
+    ic_sleep_us(50000);
+    const char *want[] = {"enc:NULL", "enc:fine"};
+    rec_expect(&r, want, 2);
+    ic_bus_stats st;
+    ic_bus_stats_get(f->bus, &st);
+    assert_int_equal(st.published, 1);
+    assert_int_equal(st.reconnects, 0);
+}
+
 /* ---- two nodes on one PostgreSQL ------------------------------------------ */
 
 static void test_two_nodes(void **state)
@@ -399,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_delivers_once_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_topics_and_payloads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publish_the_server_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_needs_a_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts, setup, teardown),
