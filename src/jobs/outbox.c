@@ -205,6 +205,24 @@ void ic_outbox_free(ic_outbox *o)
     ic_free(o);
 }
 
+/* The link after which message id belongs in p's queue (ids ascending; a
+ * busy head stays first), or NULL when the queue holds id already. */
+static ob_msg **person_slot(ob_person *p, int64_t id)
+{
+    ob_msg **link = &p->head;
+    if (p->busy && p->head) {
+        if (p->head->id == id)
+            return NULL;
+        link = &p->head->next;
+    }
+    for (ob_msg *q = *link; q; q = q->next)
+        if (q->id == id)
+            return NULL;
+    while (*link && (*link)->id < id)
+        link = &(*link)->next;
+    return link;
+}
+
 ic_err ic_outbox_push(ic_outbox *o, int64_t msg_id, int64_t contact_id, ic_lane lane,
                       unsigned flags)
 {
@@ -213,7 +231,8 @@ ic_err ic_outbox_push(ic_outbox *o, int64_t msg_id, int64_t contact_id, ic_lane 
     if (o->count >= o->cap)
         return IC_ERR_BUSY;
     ob_person *p = person_find(o, contact_id);
-    if (p && msg_id <= p->last_id)
+    ob_msg **link = NULL;
+    if (p && msg_id <= p->last_id && !(link = person_slot(p, msg_id)))
         return IC_ERR_EXISTS;
     if (!p) {
         p = ic_calloc(1, sizeof *p);
@@ -224,17 +243,37 @@ ic_err ic_outbox_push(ic_outbox *o, int64_t msg_id, int64_t contact_id, ic_lane 
     m->id = msg_id;
     m->lane = lane == IC_LANE_REPLY ? IC_LANE_REPLY : IC_LANE_BULK;
     m->flags = (uint8_t)flags;
-    p->last_id = msg_id;
     o->count++;
-    bool was_empty = p->head == NULL;
-    if (p->tail)
-        p->tail->next = m;
-    else
-        p->head = m;
-    p->tail = m;
-    if (was_empty && !p->busy)
+    ob_msg *old_head = p->head;
+    if (link) {
+        /* Older than a message pushed before (committed later by another
+         * node): it takes its place in id order. */
+        m->next = *link;
+        *link = m;
+        if (!m->next)
+            p->tail = m;
+    } else {
+        p->last_id = msg_id;
+        if (p->tail)
+            p->tail->next = m;
+        else
+            p->head = m;
+        p->tail = m;
+    }
+    if (p->head != old_head && !p->busy)
         person_place(o, p, 0);
     return IC_OK;
+}
+
+bool ic_outbox_has(const ic_outbox *o, int64_t contact_id, int64_t msg_id)
+{
+    ob_person *p = person_find(o, contact_id);
+    if (!p)
+        return false;
+    for (const ob_msg *q = p->head; q; q = q->next)
+        if (q->id == msg_id)
+            return true;
+    return false;
 }
 
 bool ic_outbox_pick(ic_outbox *o, int64_t now, ic_outbox_item *out)

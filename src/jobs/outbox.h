@@ -60,13 +60,19 @@ ic_outbox *ic_outbox_new(const ic_pace_config *cfg, size_t cap);
 /* Frees the outbox and everything in it; NULL is fine. */
 void ic_outbox_free(ic_outbox *o);
 
-/* Appends message msg_id to person contact_id's queue in lane. Messages of
- * one person must be pushed in the order they were written (ids growing).
- * Errors: IC_ERR_BUSY when the outbox holds cap messages; IC_ERR_EXISTS when
- * msg_id is not newer than the last id pushed for this person (a duplicate);
- * IC_ERR_INVALID for a non-positive id. */
+/* Adds message msg_id to person contact_id's queue in lane, in id order:
+ * normally at the end, but a message older than one pushed before (several
+ * nodes commit out of id order) takes its place, behind a busy head. A
+ * message pushed again after it left (settled) is accepted: the sender reads
+ * its state before sending and drops it then. Errors: IC_ERR_BUSY when the
+ * outbox holds cap messages; IC_ERR_EXISTS when the person's queue holds
+ * msg_id (a duplicate); IC_ERR_INVALID for a non-positive id. */
 ic_err ic_outbox_push(ic_outbox *o, int64_t msg_id, int64_t contact_id, ic_lane lane,
                       unsigned flags);
+
+/* True when person contact_id's queue holds message msg_id (waiting, or
+ * picked and not settled yet). */
+bool ic_outbox_has(const ic_outbox *o, int64_t contact_id, int64_t msg_id);
 
 /* Picks the next message that may go at now: the reply lane first, then
  * bulk; in a lane, the person whose head became eligible first (older head

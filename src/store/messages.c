@@ -4,8 +4,11 @@
 #include "store/store.h"
 
 #include "base/log.h"
+#include "base/str.h"
 #include "base/time.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #define WA_ID_MAX_LEN 256
@@ -144,7 +147,54 @@ ic_err ic_store_message_insert_outbound(ic_conn *c, ic_message *m)
             c, SQL_CONV_BUMP,
             IC_ARGS(IC_I64(m->created_us), IC_I64(m->conversation_id), IC_I64(m->workspace_id)),
             NULL);
+    if (err == IC_OK) {
+        ic_outbox_note n = {
+            .channel_id = m->channel_id,
+            .msg_id = m->id,
+            .contact_id = m->contact_id,
+            .workspace_id = m->workspace_id,
+            .lane = m->lane,
+            .flags = strcmp(m->type, "read") == 0 ? IC_OUTBOX_NOTE_READ : 0,
+        };
+        char payload[128];
+        ic_outbox_note_format(&n, payload, sizeof payload);
+        err = ic_store_notify(c, IC_OUTBOX_TOPIC, payload);
+    }
     return err;
+}
+
+void ic_outbox_note_format(const ic_outbox_note *n, char *out, size_t size)
+{
+    snprintf(out, size, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%d,%u,%" PRId64, n->channel_id,
+             n->msg_id, n->contact_id, (int)n->lane, n->flags, n->workspace_id);
+}
+
+ic_err ic_outbox_note_parse(const char *payload, ic_outbox_note *out)
+{
+    int64_t v[6];
+    const char *p = payload;
+    char num[24];
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 6; i++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof num || (i < 5 && p[len] != ',') || (i == 5 && p[len]))
+            return IC_ERR_PARSE;
+        memcpy(num, p, len);
+        num[len] = '\0';
+        if (ic_parse_i64(num, &v[i]) != IC_OK || v[i] < 0)
+            return IC_ERR_PARSE;
+        p += len + (i < 5 ? 1 : 0);
+    }
+    if (v[0] <= 0 || v[1] <= 0 || v[2] <= 0 || v[5] <= 0 ||
+        (v[3] != IC_LANE_REPLY && v[3] != IC_LANE_BULK) || v[4] > IC_OUTBOX_NOTE_READ)
+        return IC_ERR_PARSE;
+    *out = (ic_outbox_note){.channel_id = v[0],
+                            .msg_id = v[1],
+                            .contact_id = v[2],
+                            .lane = (ic_lane)v[3],
+                            .flags = (unsigned)v[4],
+                            .workspace_id = v[5]};
+    return IC_OK;
 }
 
 /* An outbound message from a row of OUTBOUND_COLS (strings borrowed from s). */

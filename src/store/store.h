@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct ic_db ic_db;
@@ -259,8 +260,28 @@ ic_err ic_store_inbound_message(ic_conn *c, ic_message *m, const char *from, con
 ic_err ic_store_message_exists(ic_conn *c, int64_t channel_id, const char *wa_id, bool *exists);
 
 /* Inserts an outbound message in state "queued" (the outbox). Writer only.
- * Sets m->id and m->created_us. */
+ * Sets m->id and m->created_us. On PostgreSQL it also notifies every node
+ * (topic IC_OUTBOX_TOPIC, ic_outbox_note_format) when the transaction
+ * commits, so that the node whose sender holds the channel learns of it. */
 ic_err ic_store_message_insert_outbound(ic_conn *c, ic_message *m);
+
+/* The bus topic of outbox notifications, and their payload:
+ * "channel_id,msg_id,contact_id,lane,flags,workspace_id" in decimal, flags
+ * being IC_OUTBOX_NOTE_READ for a mark-as-read. */
+#define IC_OUTBOX_TOPIC "ic_outbox"
+#define IC_OUTBOX_NOTE_READ 1u
+typedef struct ic_outbox_note {
+    int64_t channel_id, msg_id, contact_id, workspace_id;
+    ic_lane lane;
+    unsigned flags;
+} ic_outbox_note;
+
+/* Writes note n as a payload into out (size at least 128). */
+void ic_outbox_note_format(const ic_outbox_note *n, char *out, size_t size);
+
+/* Reads a payload made by ic_outbox_note_format; IC_ERR_PARSE when it is
+ * not one. */
+ic_err ic_outbox_note_parse(const char *payload, ic_outbox_note *out);
 
 /* Moves an outbound message to state status ("sending", "sent", "failed",
  * "unknown", "queued" for a retry), with Meta's id when known and the error
@@ -299,6 +320,55 @@ ic_err ic_store_outbox_load(ic_conn *c, int64_t channel_id, ic_outbox_cb cb, voi
  * connection. */
 ic_err ic_store_outbox_get(ic_conn *c, int64_t channel_id, int64_t msg_id, ic_outbox_cb cb,
                            void *arg);
+
+/* ---- the sender's lease per channel, and the writes it fences ----------------
+ *
+ * With several nodes on one database, one node's sender holds each channel
+ * (docs/internals/sending.md, "Several nodes"). A lease row names the node
+ * and an epoch; a takeover bumps the epoch, and the writes below only happen
+ * while (node_id, epoch) still holds it, so a node that lost its lease can
+ * no longer start or retry a send. node_id is at most 128 bytes. */
+
+/* Takes or renews channel_id's lease for node_id until now_us + ttl_us: a
+ * renewal when node_id holds it with epoch *epoch (kept), a takeover when it
+ * is free, expired at now_us, or force (the epoch goes up by one). On return
+ * *held says whether node_id holds it and *epoch is its epoch then (pass 0
+ * when not holding it). Times are wall-clock microseconds: nodes' clocks
+ * must agree to well within the lease's safety margin. Writer only. */
+ic_err ic_store_lease_take(ic_conn *tx, int64_t ws, int64_t channel_id, const char *node_id,
+                           int64_t now_us, int64_t ttl_us, bool force, int64_t *epoch, bool *held);
+
+/* Gives channel_id's lease up (it expires at once) when node_id still holds
+ * it with epoch, so that another node takes over without waiting. Writer
+ * only. */
+ic_err ic_store_lease_release(ic_conn *tx, int64_t channel_id, const char *node_id, int64_t epoch);
+
+/* Marks outbound message msg_id of channel_id "sending" when it is still
+ * "queued" and node_id holds the channel's lease with epoch; *marked says
+ * whether it did (false: the message is not ours to send). Writer only. */
+ic_err ic_store_outbox_mark_sending(ic_conn *tx, int64_t channel_id, int64_t msg_id,
+                                    const char *node_id, int64_t epoch, bool *marked);
+
+/* Puts a "sending" message back to "queued" for a retry, under the same
+ * condition; *queued says whether. Writer only. */
+ic_err ic_store_outbox_back_to_queued(ic_conn *tx, int64_t channel_id, int64_t msg_id,
+                                      const char *node_id, int64_t epoch, bool *queued);
+
+/* Reads up to limit outbound messages of channel_id left "sending" or
+ * "unknown" since before cutoff_us (their updated_us) and resent fewer than
+ * max_resends times, with ids above after_id, in id order. cb gets id,
+ * workspace_id, contact_id, lane and type (borrowed during the call).
+ * Reads only: any thread's own connection. */
+ic_err ic_store_outbox_stale(ic_conn *c, int64_t channel_id, int64_t cutoff_us, int max_resends,
+                             int64_t after_id, int limit, ic_outbox_cb cb, void *arg);
+
+/* Queues message msg_id again ("queued", resends + 1) when it is still
+ * "sending" or "unknown", unchanged since before cutoff_us, and node_id holds
+ * the channel's lease with epoch; *requeued says whether. A status webhook
+ * that arrived meanwhile has moved the message on, and then nothing
+ * happens. Writer only. */
+ic_err ic_store_outbox_requeue(ic_conn *tx, int64_t channel_id, int64_t msg_id, const char *node_id,
+                               int64_t epoch, int64_t cutoff_us, bool *requeued);
 
 ic_err ic_store_messages_list(ic_conn *c, int64_t ws, int64_t conv_id, int64_t cursor, int limit,
                               json_t **items, int64_t *next);

@@ -7,7 +7,9 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/crypto.h"
 #include "base/time.h"
+#include "store/bus.h"
 
 #include <pthread.h>
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_GRAPH_URL "https://graph.facebook.com/v21.0"
 #define NOTES_MAX 2000000          /* notifications waiting for the thread */
@@ -36,6 +39,19 @@ static void env_i64(const char *name, int64_t lo, int64_t hi, int64_t scale, int
         return;
     }
     *out = x * scale;
+}
+
+/* "host:pid:random": unique per process, so a restarted node never takes
+ * its old leases for its own before they expire. */
+static void node_id_make(char *out, size_t size)
+{
+    char host[64] = "node";
+    if (gethostname(host, sizeof host) != 0)
+        ic_strlcpy(host, "node", sizeof host);
+    host[sizeof host - 1] = '\0';
+    char rnd[9];
+    ic_random_hex(rnd, 4);
+    snprintf(out, size, "%s:%ld:%s", host, (long)getpid(), rnd);
 }
 
 void ic_sender_options_default(ic_sender_options *o)
@@ -62,6 +78,14 @@ void ic_sender_options_default(ic_sender_options *o)
     o->pair_burst = (int)v;
     env_i64("IC_SENDER_PAIR_INTERVAL_MS", 1, 3600000, 1000, &o->pair_interval_us);
     env_i64("IC_SENDER_RETRY_BASE_MS", 1, 3600000, 1000, &o->retry_base_us);
+    o->lease_ttl_us = 10 * (int64_t)1000000;
+    env_i64("IC_SENDER_LEASE_MS", 500, 600000, 1000, &o->lease_ttl_us);
+    o->reconcile_after_us = 600 * (int64_t)1000000;
+    env_i64("IC_SENDER_RECONCILE_MS", 0, 7 * 86400000LL, 1000, &o->reconcile_after_us);
+    v = 2;
+    env_i64("IC_SENDER_MAX_RESENDS", 0, 100, 1, &v);
+    o->max_resends = (int)v;
+    node_id_make(o->node_id, sizeof o->node_id);
 }
 
 /* ---- channels ------------------------------------------------------------------ */
@@ -144,8 +168,6 @@ static ic_err load_cb(void *arg, const ic_message *m)
     ic_err e = ic_outbox_push(x->ch->outbox, m->id, m->contact_id, m->lane, flags);
     if (e == IC_ERR_BUSY)
         return e;
-    if (m->id > x->ch->watermark)
-        x->ch->watermark = m->id;
     if (e == IC_OK)
         x->n++;
     return IC_OK;
@@ -170,8 +192,10 @@ static void chan_load(snd_chan *ch, ic_conn *conn)
     IC_INFO("sender_outbox_loaded", "channel=%" PRId64 " messages=%zu", ch->ch.id, x.n);
 }
 
-/* Adds channel src (copied), or updates the one with its id. */
-static snd_chan *chan_add(ic_sender *s, const ic_channel *src, ic_conn *conn)
+/* Adds channel src (copied), or updates the one with its id. A new channel
+ * is not held: its lease is taken at the next turn, and its outbox loaded
+ * then. */
+static snd_chan *chan_add(ic_sender *s, const ic_channel *src)
 {
     snd_chan *c = chan_find(s, src->id);
     if (c) {
@@ -193,7 +217,6 @@ static snd_chan *chan_add(ic_sender *s, const ic_channel *src, ic_conn *conn)
     s->chans = ic_realloc(s->chans, (s->nchans + 1) * sizeof *s->chans);
     s->chans[s->nchans++] = c;
     IC_INFO("sender_channel_added", "channel=%" PRId64 " mps=%d", c->ch.id, c->pacer.rate);
-    chan_load(c, conn);
     return c;
 }
 
@@ -218,7 +241,7 @@ static void take_note(ic_sender *s, const snd_note *n)
     if (!ch) {
         ic_channel c = {0};
         if (ic_store_channel_get(s->conn, n->ws, n->channel_id, &c) == IC_OK)
-            ch = chan_add(s, &c, s->conn); /* loads its outbox, this message included */
+            ch = chan_add(s, &c); /* its outbox is loaded once its lease is held */
         ic_channel_clear(&c);
         if (!ch) {
             IC_WARN("sender_unknown_channel", "channel=%" PRId64 " msg=%" PRId64, n->channel_id,
@@ -226,8 +249,8 @@ static void take_note(ic_sender *s, const snd_note *n)
             return;
         }
     }
-    if (n->id <= ch->watermark)
-        return; /* loaded from the store already */
+    if (!ch->held)
+        return; /* another node sends for it, or the load will see it */
     if (ch->overflowed) {
         atomic_fetch_add(&s->st_overflowed, 1);
         return; /* stays queued in the database: reloaded after draining */
@@ -238,7 +261,7 @@ static void take_note(ic_sender *s, const snd_note *n)
         atomic_fetch_add(&s->st_overflowed, 1);
         IC_WARN("sender_outbox_full", "channel=%" PRId64 " held=%zu", ch->ch.id,
                 ic_outbox_count(ch->outbox));
-    } else if (e != IC_OK) {
+    } else if (e != IC_OK && e != IC_ERR_EXISTS) {
         IC_WARN("sender_note_ignored", "channel=%" PRId64 " msg=%" PRId64 " err=\"%s\"", ch->ch.id,
                 n->id, ic_strerror(e));
     }
@@ -246,6 +269,13 @@ static void take_note(ic_sender *s, const snd_note *n)
 
 static void fill(ic_sender *s, snd_chan *ch, int64_t now)
 {
+    if (!ic_snd_lease_ok(ch, now)) {
+        if (!ch->held && ch->outstanding == 0 && ic_outbox_count(ch->outbox) > 0) {
+            ic_outbox_free(ch->outbox); /* another node sends for it now */
+            ch->outbox = ic_outbox_new(&s->pace, s->opt.outbox_cap);
+        }
+        return;
+    }
     if (ch->pacer.paused_until > now)
         return;
     if (ch->overflowed && ic_outbox_count(ch->outbox) == 0 && ch->outstanding == 0)
@@ -258,15 +288,51 @@ static void fill(ic_sender *s, snd_chan *ch, int64_t now)
     }
 }
 
+/* Drops the ready jobs that may no longer go: all of them when the lease is
+ * not (or no longer surely) ours, else those marked under an older epoch.
+ * Their rows stay "sending": whoever holds the lease queues them again once
+ * they are stale. */
+static void drop_unsendable(ic_sender *s, snd_chan *ch, int64_t now)
+{
+    bool ok = ic_snd_lease_ok(ch, now);
+    size_t dropped = 0;
+    for (int lane = 0; lane < 2; lane++) {
+        snd_fifo keep = {0};
+        snd_job *j;
+        while ((j = ic_snd_fifo_pop(&ch->ready[lane])) != NULL) {
+            if (ok && j->epoch == ch->epoch) {
+                ic_snd_fifo_push(&keep, j, false);
+                continue;
+            }
+            ch->pipeline--;
+            ic_outbox_done(ch->outbox, j->contact_id, now);
+            ic_snd_job_free(s, j);
+            dropped++;
+        }
+        ch->ready[lane] = keep;
+    }
+    if (dropped)
+        IC_WARN("sender_ready_dropped", "channel=%" PRId64 " messages=%zu", ch->ch.id, dropped);
+}
+
 static void issue_ready(ic_sender *s, snd_chan *ch)
 {
+    int64_t now = ic_mono_us();
+    if ((ch->ready[0].head || ch->ready[1].head) &&
+        (!ic_snd_lease_ok(ch, now) ||
+         (ch->ready[0].head ? ch->ready[0].head : ch->ready[1].head)->epoch != ch->epoch))
+        drop_unsendable(s, ch, now);
     while (s->in_flight < (size_t)s->opt.max_conns) {
         snd_fifo *q = ch->ready[0].head ? &ch->ready[0] : &ch->ready[1];
         if (!q->head)
             return;
-        int64_t now = ic_mono_us(); /* the pacer counts the real issue time */
+        now = ic_mono_us(); /* the pacer counts the real issue time */
         if (ic_pacer_next_us(&ch->pacer, now) > now)
             return;
+        if (!ic_snd_lease_ok(ch, now) || q->head->epoch != ch->epoch) {
+            drop_unsendable(s, ch, now);
+            continue;
+        }
         snd_job *j = ic_snd_fifo_pop(q);
         ch->pipeline--;
         ic_snd_http_issue(s, j, now);
@@ -299,6 +365,9 @@ static int64_t next_wake(ic_sender *s, int64_t now, bool draining, int64_t grace
             next = grace_end;
         return next;
     }
+    int64_t lease_at = ic_snd_leases_next_us(s, now);
+    if (lease_at < next)
+        next = lease_at;
     for (size_t i = 0; i < s->nchans; i++) {
         snd_chan *ch = s->chans[i];
         if ((ch->ready[0].head || ch->ready[1].head) && s->in_flight < (size_t)s->opt.max_conns) {
@@ -306,7 +375,7 @@ static int64_t next_wake(ic_sender *s, int64_t now, bool draining, int64_t grace
             if (t < next)
                 next = t;
         }
-        if (ch->pipeline < ch->pipeline_cap) {
+        if (ch->pipeline < ch->pipeline_cap && ic_snd_lease_ok(ch, now)) {
             int64_t t = ic_outbox_next_us(ch->outbox, now);
             if (t != INT64_MAX && t < ch->pacer.paused_until)
                 t = ch->pacer.paused_until;
@@ -346,11 +415,15 @@ static void *sender_main(void *arg)
         s->nadded = s->added_cap = 0;
         snd_job *written = s->written.head;
         s->written.head = s->written.tail = NULL;
+        snd_lease_job *leases = s->leases_done;
+        s->leases_done = NULL;
+        bool resync = s->resync;
+        s->resync = false;
         bool stopping = atomic_load(&s->stopping);
         pthread_mutex_unlock(&s->mu);
 
         for (size_t i = 0; i < nadded; i++) {
-            chan_add(s, &added[i], s->conn);
+            chan_add(s, &added[i]);
             ic_channel_clear(&added[i]);
         }
         ic_free(added);
@@ -359,6 +432,13 @@ static void *sender_main(void *arg)
             ic_snd_written(s, written, now);
             written = next;
         }
+        while (leases) {
+            snd_lease_job *next = leases->next;
+            ic_snd_lease_written(s, leases, now);
+            leases = next;
+        }
+        if (resync)
+            overflowed = true; /* notes may be lost: reload what we hold */
         if (stopping && !draining) {
             draining = true;
             grace_end = now + (int64_t)s->opt.stop_grace_ms * 1000;
@@ -372,6 +452,8 @@ static void *sender_main(void *arg)
                 for (size_t i = 0; i < s->nchans; i++)
                     s->chans[i]->overflowed = true;
         }
+        if (!draining)
+            ic_snd_leases_tick(s, now);
         ic_snd_submit_busy(s);
         uint64_t queued = 0;
         for (size_t i = 0; i < s->nchans; i++) {
@@ -390,7 +472,7 @@ static void *sender_main(void *arg)
             now = ic_mono_us();
             if (s->in_flight > 0 && now >= grace_end)
                 ic_snd_http_abort_all(s);
-            if (s->jobs_alive == 0)
+            if (s->jobs_alive == 0 && s->leases_pending == 0)
                 break;
             if (now >= abandon_at && s->busy.head && s->in_flight == 0) {
                 /* The writer has refused for long: leave these rows as they
@@ -399,7 +481,7 @@ static void *sender_main(void *arg)
                 snd_job *j;
                 while ((j = ic_snd_fifo_pop(&s->busy)) != NULL)
                     ic_snd_job_free(s, j);
-                if (s->jobs_alive == 0)
+                if (s->jobs_alive == 0 && s->leases_pending == 0)
                     break;
             }
         }
@@ -409,6 +491,7 @@ static void *sender_main(void *arg)
         curl_multi_poll(s->multi, NULL, 0, timeout_ms, NULL);
     }
     ic_free(notes);
+    ic_snd_leases_release(s); /* another node may take over at once */
     struct timespec ts;
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
         atomic_store(&s->st_cpu_final,
@@ -507,7 +590,8 @@ ic_err ic_sender_start_opts(ic_db *db, ic_writer *w, const char *default_graph_u
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        chan_add(s, &chs[i], conn);
+        chan_add(s, &chs[i]);
+    s->force_lease = !ic_db_is_postgres(db);
     atomic_store(&s->running, true);
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         atomic_store(&s->running, false);
@@ -530,6 +614,27 @@ out:
     return err;
 }
 
+/* Queues note n for the thread and wakes it. Thread-safe. */
+static void notes_append(ic_sender *s, const snd_note *n)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!atomic_load(&s->stopping)) {
+        bool was_empty = s->nnotes == 0 && !s->notes_overflowed;
+        if (s->nnotes >= NOTES_MAX) {
+            s->notes_overflowed = true;
+        } else {
+            if (s->nnotes == s->notes_cap) {
+                s->notes_cap = s->notes_cap ? s->notes_cap * 2 : 256;
+                s->notes = ic_realloc(s->notes, s->notes_cap * sizeof *s->notes);
+            }
+            s->notes[s->nnotes++] = *n;
+        }
+        if (was_empty)
+            curl_multi_wakeup(s->multi);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 void ic_sender_notify(ic_sender *s, const ic_message *m)
 {
     if (!s || !m || m->direction != IC_DIR_OUT || m->id <= 0)
@@ -542,22 +647,44 @@ void ic_sender_notify(ic_sender *s, const ic_message *m)
         .lane = (uint8_t)(m->lane == IC_LANE_BULK ? IC_LANE_BULK : IC_LANE_REPLY),
         .flags = (uint8_t)(m->type && strcmp(m->type, "read") == 0 ? IC_OUTBOX_NO_PAIR : 0),
     };
-    pthread_mutex_lock(&s->mu);
-    if (!atomic_load(&s->stopping)) {
-        bool was_empty = s->nnotes == 0 && !s->notes_overflowed;
-        if (s->nnotes >= NOTES_MAX) {
-            s->notes_overflowed = true;
-        } else {
-            if (s->nnotes == s->notes_cap) {
-                s->notes_cap = s->notes_cap ? s->notes_cap * 2 : 256;
-                s->notes = ic_realloc(s->notes, s->notes_cap * sizeof *s->notes);
-            }
-            s->notes[s->nnotes++] = n;
-        }
-        if (was_empty)
-            curl_multi_wakeup(s->multi);
+    notes_append(s, &n);
+}
+
+/* Bus thread: a message queued on some node (this one too), or NULL when
+ * notes may have been missed. */
+static void bus_note(void *arg, const char *topic, const char *payload)
+{
+    ic_sender *s = arg;
+    (void)topic;
+    if (!payload) {
+        pthread_mutex_lock(&s->mu);
+        s->resync = true;
+        curl_multi_wakeup(s->multi);
+        pthread_mutex_unlock(&s->mu);
+        return;
     }
-    pthread_mutex_unlock(&s->mu);
+    ic_outbox_note on;
+    if (ic_outbox_note_parse(payload, &on) != IC_OK) {
+        IC_WARN("sender_bad_note", NULL);
+        return;
+    }
+    snd_note n = {
+        .id = on.msg_id,
+        .ws = on.workspace_id,
+        .channel_id = on.channel_id,
+        .contact_id = on.contact_id,
+        .lane = (uint8_t)on.lane,
+        .flags = (uint8_t)(on.flags & IC_OUTBOX_NOTE_READ ? IC_OUTBOX_NO_PAIR : 0),
+    };
+    notes_append(s, &n);
+}
+
+void ic_sender_use_bus(ic_sender *s, struct ic_bus *bus)
+{
+    if (!s || !bus)
+        return;
+    if (ic_bus_subscribe(bus, IC_OUTBOX_TOPIC, bus_note, s) != IC_OK)
+        IC_ERROR("sender_bus_subscribe_failed", NULL);
 }
 
 void ic_sender_channel_added(ic_sender *s, const ic_channel *ch)
@@ -592,6 +719,10 @@ void ic_sender_stats(ic_sender *s, struct ic_sender_stats *out)
     out->overflowed = atomic_load(&s->st_overflowed);
     out->in_flight = atomic_load(&s->st_in_flight);
     out->queued = atomic_load(&s->st_queued);
+    out->leases_held = atomic_load(&s->st_leases_held);
+    out->leases_taken = atomic_load(&s->st_leases_taken);
+    out->leases_lost = atomic_load(&s->st_leases_lost);
+    out->resent = atomic_load(&s->st_resent);
     clockid_t cid;
     struct timespec ts;
     if (s->started && pthread_getcpuclockid(s->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0)

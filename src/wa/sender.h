@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+struct ic_bus;
+
 typedef struct ic_sender ic_sender;
 
 /* Counters since start. (A struct tag without a typedef: the function that
@@ -40,25 +42,35 @@ struct ic_sender_stats {
     uint64_t in_flight;        /* requests out now */
     uint64_t queued;           /* messages held in memory now (all channels) */
     uint64_t cpu_us;           /* CPU time used by the sender thread */
+    uint64_t leases_held;      /* channels this node sends for now */
+    uint64_t leases_taken;     /* leases taken (at start, or from a node that died) */
+    uint64_t leases_lost;      /* leases lost (not renewed in time, or taken over) */
+    uint64_t resent;           /* stale "sending"/"unknown" messages queued again */
 };
 
 /* Optional tunables (ic_sender_start uses the defaults). */
 typedef struct ic_sender_options {
-    int max_conns;            /* connections per host and requests in flight: 64 */
-    long connect_timeout_ms;  /* 10,000 */
-    long request_timeout_ms;  /* whole request: 30,000 */
-    int max_attempts;         /* retries before a message fails for good: 10 */
-    int stop_grace_ms;        /* ic_sender_stop waits this long for answers: 10,000 */
-    size_t outbox_cap;        /* messages held in memory per channel: 500,000 */
-    int64_t window_margin_us; /* pacing window margin (pacing.h): 12 ms */
-    int pair_burst;           /* pair limit burst: 6 */
-    int64_t pair_interval_us; /* pair limit interval: 6 s */
-    int64_t retry_base_us;    /* first retry: 1 s */
+    int max_conns;              /* connections per host and requests in flight: 64 */
+    long connect_timeout_ms;    /* 10,000 */
+    long request_timeout_ms;    /* whole request: 30,000 */
+    int max_attempts;           /* retries before a message fails for good: 10 */
+    int stop_grace_ms;          /* ic_sender_stop waits this long for answers: 10,000 */
+    size_t outbox_cap;          /* messages held in memory per channel: 500,000 */
+    int64_t window_margin_us;   /* pacing window margin (pacing.h): 12 ms */
+    int pair_burst;             /* pair limit burst: 6 */
+    int64_t pair_interval_us;   /* pair limit interval: 6 s */
+    int64_t retry_base_us;      /* first retry: 1 s */
+    char node_id[96];           /* this node in sender_leases: "host:pid:random" */
+    int64_t lease_ttl_us;       /* a channel's lease lasts: 10 s (renewed every ttl/5) */
+    int64_t reconcile_after_us; /* "sending"/"unknown" without a status for this
+                                   long is sent again: 10 min; 0 never */
+    int max_resends;            /* at most this many such resends per message: 2 */
 } ic_sender_options;
 
 /* Fills *o with the defaults; the environment may override them for operators
  * and benchmarks: IC_SENDER_MAX_CONNS, IC_SENDER_MARGIN_MS, IC_SENDER_PAIR_BURST,
- * IC_SENDER_PAIR_INTERVAL_MS, IC_SENDER_RETRY_BASE_MS. */
+ * IC_SENDER_PAIR_INTERVAL_MS, IC_SENDER_RETRY_BASE_MS, IC_SENDER_LEASE_MS,
+ * IC_SENDER_RECONCILE_MS, IC_SENDER_MAX_RESENDS. */
 void ic_sender_options_default(ic_sender_options *o);
 
 /* Loads every channel (ic_store_channels_all) and each channel's outbox
@@ -86,6 +98,12 @@ void ic_sender_notify(ic_sender *s, const ic_message *m);
 /* Tells the sender that channel ch was created (or changed) at run time; the
  * sender copies it, secrets included. s may be NULL. Thread-safe. */
 void ic_sender_channel_added(ic_sender *s, const ic_channel *ch);
+
+/* Lets the sender learn through bus (store/bus.h; borrowed, must outlive
+ * the sender) of messages other nodes queue for the channels it holds, and
+ * reload a channel's outbox when the bus may have missed some. Call once,
+ * after ic_sender_start. Thread-safe. */
+void ic_sender_use_bus(ic_sender *s, struct ic_bus *bus);
 
 /* Stops taking new work, waits up to stop_grace_ms for the requests in
  * flight, records every outcome through the writer (aborted requests become

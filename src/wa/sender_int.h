@@ -24,12 +24,29 @@
 
 /* What to do once a job's write is durable. */
 typedef enum snd_after {
-    SND_AFTER_READY = 1, /* the "sending" mark: the request may now leave */
-    SND_AFTER_DONE = 2,  /* a final mark: the message leaves the outbox */
-    SND_AFTER_RETRY = 3, /* "queued" again: back to the head of its queue */
+    SND_AFTER_READY = 1,   /* the "sending" mark: the request may now leave */
+    SND_AFTER_DONE = 2,    /* a final mark: the message leaves the outbox */
+    SND_AFTER_RETRY = 3,   /* "queued" again: back to the head of its queue */
+    SND_AFTER_REQUEUE = 4, /* a stale "unknown"/"sending" message queued again */
 } snd_after;
 
 typedef struct snd_chan snd_chan;
+
+/* A take-or-renew of one channel's lease, on its way through the writer
+ * (sender_lease.c). One per channel, reused. */
+typedef struct snd_lease_job {
+    ic_write_job wj; /* wj.arg is the job */
+    struct snd_lease_job *next;
+    ic_sender *owner;
+    snd_chan *ch;
+    bool release;        /* give the lease up instead (at stop) */
+    int64_t epoch;       /* the epoch held (0: none) */
+    int64_t epoch_out;   /* the epoch after the write */
+    bool held;           /* whether this node holds the lease after it */
+    int64_t now_us;      /* wall clock when submitted */
+    int64_t submit_mono; /* monotonic clock when submitted */
+    ic_err result;
+} snd_lease_job;
 
 /* One message from its pick until its outcome is durable. */
 typedef struct snd_job {
@@ -52,6 +69,9 @@ typedef struct snd_job {
     snd_after after;
     const char *mark_status; /* static */
     char wa_id[160];
+    bool marked;       /* the fenced writes: whether the row moved */
+    int64_t epoch;     /* the channel's lease epoch when the write was submitted */
+    int64_t cutoff_us; /* SND_AFTER_REQUEUE: unchanged since before this */
     int mark_code;
     char mark_reason[256];
     ic_err write_result;
@@ -81,8 +101,17 @@ struct snd_chan {
     size_t pipeline_cap; /* how far ahead of the pacer picks may run */
     size_t outstanding;  /* jobs alive for this channel, any state */
     bool overflowed;     /* the database holds queued messages memory does not */
-    int64_t watermark;   /* notifications up to this id were loaded from the store */
     ic_idmap window;     /* contact id -> Meta time of their last message (cache) */
+
+    /* the lease (sender_lease.c): only the node holding it sends */
+    bool held;                 /* this node holds the channel's lease */
+    int64_t epoch;             /* its epoch while held */
+    int64_t lease_valid_until; /* monotonic: nothing is issued from then on */
+    int64_t lease_next_us;     /* monotonic: the next take or renewal */
+    bool lease_pending;        /* lease_job is with the writer */
+    snd_lease_job lease_job;
+    int64_t sweep_next_us;  /* monotonic: next look for stale messages */
+    int64_t sweep_after_id; /* where that look goes on */
 };
 
 /* A notification from ic_sender_notify. */
@@ -111,7 +140,9 @@ struct ic_sender {
     bool notes_overflowed;
     ic_channel *added;
     size_t nadded, added_cap;
-    snd_fifo written; /* jobs whose write finished (from the writer thread) */
+    snd_fifo written;           /* jobs whose write finished (from the writer thread) */
+    snd_lease_job *leases_done; /* lease jobs whose write finished */
+    bool resync;                /* the bus may have missed notes: reload */
     atomic_bool stopping;
 
     /* the thread's own */
@@ -129,11 +160,14 @@ struct ic_sender {
     struct curl_slist **dead_headers;
     size_t ndead, dead_cap;
     size_t jobs_alive;
+    size_t leases_pending; /* lease jobs with the writer */
+    bool force_lease;      /* SQLite: one process, the lease is ours at once */
     uint32_t rng;
 
     /* counters (ic_sender_stats) */
     _Atomic uint64_t st_sent, st_retried, st_failed, st_unknown, st_requests, st_throttled, st_pair,
-        st_window, st_overflowed, st_in_flight, st_queued;
+        st_window, st_overflowed, st_in_flight, st_queued, st_leases_held, st_leases_taken,
+        st_leases_lost, st_resent;
     _Atomic uint64_t st_cpu_final; /* the thread's CPU time when it ended */
     atomic_bool running;           /* the thread has not ended */
 };
@@ -174,6 +208,34 @@ void ic_snd_fifo_push(snd_fifo *f, snd_job *j, bool front);
 
 /* Removes and returns the first job of f, or NULL. */
 snd_job *ic_snd_fifo_pop(snd_fifo *f);
+
+/* Gives job j to the writer (or to the busy list when the writer's queue is
+ * full); its apply depends on j->after. Sender thread only. */
+void ic_snd_submit(ic_sender *s, snd_job *j);
+
+/* A new job for the picked (or requeued) message it of channel ch. */
+snd_job *ic_snd_job_new(ic_sender *s, snd_chan *ch, const ic_outbox_item *it);
+
+/* ---- sender_lease.c ------------------------------------------------------- */
+
+/* Submits the take or renewal of every channel's lease that is due, and
+ * looks for stale messages on the channels held. Sender thread only. */
+void ic_snd_leases_tick(ic_sender *s, int64_t now);
+
+/* Acts on a lease job whose write finished: the channel is held (its outbox
+ * is then loaded once nothing of it is in flight), renewed, or lost.
+ * Sender thread only. */
+void ic_snd_lease_written(ic_sender *s, snd_lease_job *lj, int64_t now);
+
+/* Whether ch may issue requests at now: held, and its lease valid. */
+bool ic_snd_lease_ok(const snd_chan *ch, int64_t now);
+
+/* The earliest lease or sweep time due on any channel (monotonic). */
+int64_t ic_snd_leases_next_us(ic_sender *s, int64_t now);
+
+/* Gives every held lease up through the writer and waits (at stop, after
+ * the last job). Sender thread only. */
+void ic_snd_leases_release(ic_sender *s);
 
 /* ---- sender_http.c -------------------------------------------------------- */
 

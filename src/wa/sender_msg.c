@@ -49,7 +49,7 @@ snd_job *ic_snd_fifo_pop(snd_fifo *f)
     return j;
 }
 
-static snd_job *job_new(ic_sender *s, snd_chan *ch, const ic_outbox_item *it)
+snd_job *ic_snd_job_new(ic_sender *s, snd_chan *ch, const ic_outbox_item *it)
 {
     snd_job *j = ic_calloc(1, sizeof *j);
     j->owner = s;
@@ -80,9 +80,24 @@ void ic_snd_job_free(ic_sender *s, snd_job *j)
 
 /* ---- writes --------------------------------------------------------------- */
 
-static ic_err apply_mark(ic_conn *tx, ic_write_job *wj)
+/* Writer thread: the job's write. The "sending" mark, the retry back to
+ * "queued" and the requeue only happen while this node holds the channel's
+ * lease; final outcomes are facts and are always recorded. */
+static ic_err apply_job(ic_conn *tx, ic_write_job *wj)
 {
     snd_job *j = wj->arg;
+    const char *node = j->owner->opt.node_id;
+    int64_t ch = j->ch->ch.id, epoch = j->epoch;
+    switch (j->after) {
+    case SND_AFTER_READY:
+        return ic_store_outbox_mark_sending(tx, ch, j->msg_id, node, epoch, &j->marked);
+    case SND_AFTER_RETRY:
+        return ic_store_outbox_back_to_queued(tx, ch, j->msg_id, node, epoch, &j->marked);
+    case SND_AFTER_REQUEUE:
+        return ic_store_outbox_requeue(tx, ch, j->msg_id, node, epoch, j->cutoff_us, &j->marked);
+    case SND_AFTER_DONE:
+        break;
+    }
     return ic_store_message_mark(tx, j->msg_id, j->mark_status, j->wa_id[0] ? j->wa_id : NULL,
                                  j->mark_code, j->mark_reason[0] ? j->mark_reason : NULL);
 }
@@ -102,9 +117,10 @@ static void done_mark(ic_write_job *wj, ic_err result)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void submit(ic_sender *s, snd_job *j)
+void ic_snd_submit(ic_sender *s, snd_job *j)
 {
-    j->wj.apply = apply_mark;
+    j->epoch = j->ch->epoch; /* the writer thread must not read ch */
+    j->wj.apply = apply_job;
     j->wj.done = done_mark;
     j->wj.arg = j;
     if (s->busy.head || ic_writer_submit(s->writer, &j->wj) != IC_OK)
@@ -150,7 +166,7 @@ void ic_snd_settle(ic_sender *s, snd_job *j, const char *status, const char *wa_
                 "msg=%" PRId64 " channel=%" PRId64 " to=%s code=%d reason=\"%s\"", j->msg_id,
                 j->ch->ch.id, j->to_masked, code, safe);
     }
-    submit(s, j);
+    ic_snd_submit(s, j);
 }
 
 void ic_snd_retry(ic_sender *s, snd_job *j, int64_t retry_at, bool count_attempt)
@@ -171,7 +187,7 @@ void ic_snd_retry(ic_sender *s, snd_job *j, int64_t retry_at, bool count_attempt
     j->wa_id[0] = '\0';
     j->mark_code = 0;
     j->mark_reason[0] = '\0';
-    submit(s, j);
+    ic_snd_submit(s, j);
 }
 
 void ic_snd_written(ic_sender *s, snd_job *j, int64_t now)
@@ -179,11 +195,18 @@ void ic_snd_written(ic_sender *s, snd_job *j, int64_t now)
     snd_chan *ch = j->ch;
     switch (j->after) {
     case SND_AFTER_READY:
-        if (j->write_result == IC_OK) {
+        if (j->write_result == IC_OK && j->marked) {
             ic_snd_fifo_push(&ch->ready[j->lane == IC_LANE_REPLY ? 0 : 1], j, false);
             return;
         }
         ch->pipeline--;
+        if (j->write_result == IC_OK) {
+            /* No longer queued, or the lease has moved: not ours to send. */
+            IC_INFO("sender_message_skipped", "msg=%" PRId64 " channel=%" PRId64 " status=taken",
+                    j->msg_id, ch->ch.id);
+            ic_outbox_done(ch->outbox, j->contact_id, now);
+            break;
+        }
         IC_WARN("sender_mark_failed", "msg=%" PRId64 " channel=%" PRId64 " err=\"%s\"", j->msg_id,
                 ch->ch.id, ic_strerror(j->write_result));
         if (j->write_result == IC_ERR_DB || j->write_result == IC_ERR_BUSY)
@@ -199,10 +222,25 @@ void ic_snd_written(ic_sender *s, snd_job *j, int64_t now)
         ic_outbox_done(ch->outbox, j->contact_id, now);
         break;
     case SND_AFTER_RETRY:
-        if (j->write_result != IC_OK)
-            IC_ERROR("sender_retry_not_recorded", "msg=%" PRId64 " channel=%" PRId64 " err=\"%s\"",
-                     j->msg_id, ch->ch.id, ic_strerror(j->write_result));
+        if (j->write_result != IC_OK || !j->marked) {
+            /* The row stays "sending"; whoever holds the lease then queues it
+             * again once it is stale (ic_snd_leases_tick). */
+            IC_WARN("sender_retry_not_recorded", "msg=%" PRId64 " channel=%" PRId64 " err=\"%s\"",
+                    j->msg_id, ch->ch.id,
+                    j->write_result != IC_OK ? ic_strerror(j->write_result) : "lease moved");
+            ic_outbox_done(ch->outbox, j->contact_id, now);
+            break;
+        }
         ic_outbox_retry(ch->outbox, j->contact_id, j->retry_at, j->part, j->count_attempt);
+        break;
+    case SND_AFTER_REQUEUE:
+        if (j->write_result == IC_OK && j->marked) {
+            atomic_fetch_add(&s->st_resent, 1);
+            IC_WARN("message_resent", "msg=%" PRId64 " channel=%" PRId64 " why=no_status",
+                    j->msg_id, ch->ch.id);
+            ic_outbox_push(ch->outbox, j->msg_id, j->contact_id, j->lane,
+                           j->flags & IC_OUTBOX_NO_PAIR);
+        }
         break;
     }
     ic_snd_job_free(s, j);
@@ -281,7 +319,7 @@ void ic_snd_prepare(ic_sender *s, snd_chan *ch, const ic_outbox_item *it, int64_
     fetched f = {0};
     ic_wa_outbound ob = {0};
     ic_errmsg em = {{0}};
-    snd_job *j = job_new(s, ch, it);
+    snd_job *j = ic_snd_job_new(s, ch, it);
     bool resumed = it->part > 0;
 
     ic_err e = ic_store_outbox_get(s->conn, ch->ch.id, it->msg_id, fetch_cb, &f);
@@ -347,7 +385,7 @@ void ic_snd_prepare(ic_sender *s, snd_chan *ch, const ic_outbox_item *it, int64_
     }
     j->after = SND_AFTER_READY;
     j->mark_status = "sending";
-    submit(s, j);
+    ic_snd_submit(s, j);
 out:
     fetched_clear(&f);
     ic_wa_outbound_clear(&ob);

@@ -243,6 +243,40 @@ static void test_caps_and_duplicates(void **state)
     ic_outbox_free(o);
 }
 
+static void test_out_of_order_push(void **state)
+{
+    (void)state;
+    ic_outbox *o = ic_outbox_new(&cfg, 0);
+    ic_outbox_item it;
+    /* Several nodes commit out of id order: 20 arrives after 30. */
+    assert_int_equal(ic_outbox_push(o, 30, 5, IC_LANE_BULK, 0), IC_OK);
+    assert_true(ic_outbox_pick(o, T0, &it));
+    assert_int_equal(it.msg_id, 30); /* busy: stays first */
+    assert_int_equal(ic_outbox_push(o, 40, 5, IC_LANE_BULK, 0), IC_OK);
+    assert_int_equal(ic_outbox_push(o, 20, 5, IC_LANE_BULK, 0), IC_OK);
+    assert_int_equal(ic_outbox_push(o, 10, 5, IC_LANE_BULK, 0), IC_OK);
+    assert_int_equal(ic_outbox_push(o, 20, 5, IC_LANE_BULK, 0), IC_ERR_EXISTS);
+    assert_int_equal(ic_outbox_push(o, 30, 5, IC_LANE_BULK, 0), IC_ERR_EXISTS);
+    assert_true(ic_outbox_has(o, 5, 20));
+    assert_true(ic_outbox_has(o, 5, 30));
+    assert_false(ic_outbox_has(o, 5, 25));
+    assert_false(ic_outbox_has(o, 6, 20));
+    assert_int_equal(ic_outbox_count(o), 4);
+    int64_t want[] = {10, 20, 40};
+    int64_t now = T0;
+    assert_int_equal(ic_outbox_done(o, 5, now), IC_OK);
+    for (int i = 0; i < 3; i++) {
+        now += 60 * (int64_t)1000000;
+        assert_true(ic_outbox_pick(o, now, &it));
+        assert_int_equal(it.msg_id, want[i]);
+        assert_int_equal(ic_outbox_done(o, 5, now), IC_OK);
+    }
+    assert_false(ic_outbox_has(o, 5, 30));
+    /* Settled and pushed again: accepted (the sender reads its state). */
+    assert_int_equal(ic_outbox_push(o, 30, 5, IC_LANE_BULK, 0), IC_OK);
+    ic_outbox_free(o);
+}
+
 static void test_100k_messages_fit(void **state)
 {
     (void)state;
@@ -312,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_mark_read_takes_no_pair_slot),
         cmocka_unit_test(test_pause_person),
         cmocka_unit_test(test_caps_and_duplicates),
+        cmocka_unit_test(test_out_of_order_push),
         cmocka_unit_test(test_100k_messages_fit),
         cmocka_unit_test(test_idmap),
     };
