@@ -2,6 +2,7 @@
  * database handle, per-thread connections, transactions, the sql.h calls
  * (dispatched through the backend's table) and the one-call helpers. */
 #include "store/backend.h"
+#include "store/claims_int.h"
 #include "store/sql.h"
 #include "store/store.h"
 
@@ -15,6 +16,13 @@
 #include <string.h>
 
 /* ---- opening ------------------------------------------------------------- */
+
+/* Closes c after forgetting its engine claims (claims.c). */
+static void conn_close(ic_conn *c)
+{
+    ic_claims_conn_closed(c);
+    c->be->conn_close(c);
+}
 
 static void conn_unlink(ic_db *db, ic_conn *c)
 {
@@ -38,7 +46,7 @@ static void thread_conn_destroy(void *p)
     pthread_mutex_lock(&db->mu);
     conn_unlink(db, c);
     pthread_mutex_unlock(&db->mu);
-    c->be->conn_close(c);
+    conn_close(c);
 }
 
 static void thread_conn_adopt(ic_db *db, ic_conn *c)
@@ -113,7 +121,7 @@ void ic_db_close(ic_db *db)
     pthread_mutex_unlock(&db->mu);
     while (c) {
         ic_conn *next = c->next;
-        c->be->conn_close(c);
+        conn_close(c);
         c = next;
     }
     pthread_mutex_destroy(&db->mu);
@@ -143,7 +151,7 @@ ic_err ic_sql_conn_open(ic_db *db, ic_conn **out, ic_errmsg *em)
 void ic_sql_conn_close(ic_conn *c)
 {
     if (c)
-        c->be->conn_close(c);
+        conn_close(c);
 }
 
 ic_db *ic_sql_conn_db(ic_conn *c)

@@ -49,9 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    ic_claims_conn_closed(f->c2); /* until db.c calls it (see the report) */
     ic_sql_conn_close(f->c2);
-    ic_claims_conn_closed(f->c1);
     ic_db_close(f->db);
     test_db_drop(f->url);
     free(f);
@@ -125,10 +123,8 @@ static void test_closing_the_holder_frees_its_claims(void **state)
     assert_true(claim(c3, 1, 9));
     assert_true(claim(c3, 1, 10));
     assert_false(claim(f->c1, 1, 9));
-    /* The hook db.c is to call before closing a connection; on PostgreSQL
-     * the server frees the locks with the session whether or not it runs. */
-    if (!test_db_pg())
-        ic_claims_conn_closed(c3);
+    /* Closing the connection frees its claims (db.c calls claims.c's hook;
+     * on PostgreSQL the server also drops the locks with the session). */
     ic_sql_conn_close(c3);
     assert_true(claim_soon(f->c1, 1, 9));
     assert_true(claim_soon(f->c2, 1, 10));
