@@ -13,6 +13,7 @@ typedef struct ic_db ic_db;
 typedef struct ic_writer ic_writer;
 typedef struct ic_sender ic_sender;
 typedef struct ic_media ic_media;
+typedef struct ic_bus ic_bus;
 
 typedef struct ic_config {
     const char *db_url;      /* SQLite file path (default var/impactchat.db) */
@@ -33,6 +34,7 @@ typedef struct ic_app {
     ic_writer *writer;
     ic_sender *sender; /* may be NULL (e.g. in tests) */
     ic_media *media;   /* may be NULL */
+    ic_bus *bus;       /* events between nodes (store/bus.h); may be NULL */
 } ic_app;
 
 #endif

@@ -14,6 +14,7 @@
 #include "http/http.h"
 #include "store/store.h"
 #include "wa/media.h"
+#include "store/bus.h"
 #include "wa/sender.h"
 
 #include <getopt.h>
@@ -176,6 +177,10 @@ int ic_cli_serve(int argc, char **argv)
     app.db = ic_cli_open_db("serve", cfg.db_url);
     if (!app.db)
         goto out;
+    if (ic_bus_start(app.db, &app.bus, &em) != IC_OK) {
+        ic_cli_err("serve", "cannot start the bus: %s", em.msg);
+        goto out;
+    }
     if (ic_writer_start(app.db, cfg.writer_queue, &app.writer, &em) != IC_OK) {
         ic_cli_err("serve", "cannot start the writer: %s", em.msg);
         goto out;
@@ -189,6 +194,7 @@ int ic_cli_serve(int argc, char **argv)
         ic_cli_err("serve", "cannot start the sender: %s", em.msg);
         goto out;
     }
+    ic_sender_use_bus(app.sender, app.bus);
     ic_http_config hc = {.listen_addr = cfg.listen_addr,
                          .port = cfg.port,
                          .threads = cfg.http_threads,
@@ -226,6 +232,7 @@ out:
         drain.apply = drain_apply;
         ic_writer_run(app.writer, &drain);
     }
+    ic_bus_stop(app.bus); /* no more notes for the sender */
     ic_sender_stop(app.sender);
     ic_media_stop(app.media);
     ic_writer_stop(app.writer);
