@@ -50,7 +50,7 @@ test-pg: build
 	@set -e; trap '$(CURDIR)/scripts/pg-test-server.sh stop "$(PG_TEST_DIR)"' EXIT; \
 	  url=$$($(CURDIR)/scripts/pg-test-server.sh start "$(PG_TEST_DIR)"); \
 	  cd $(BUILD) && IC_TEST_PG_URL="$$url" ctest --output-on-failure -j$(JOBS) \
-	    -R '^(unit|e2e)/' -E '^e2e/(test_wa_sim|test_pg_restart)$$'
+	    -R '^(unit|e2e)/' -E '^e2e/(test_wa_sim|test_pg_restart|test_multinode)$$'
 
 test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
