@@ -1,15 +1,19 @@
 /* sender.h - the one thread that sends outbound messages to the Graph API.
  *
  * The sender keeps each channel's pending outbox in memory (jobs/outbox.h),
- * loaded from the store at start and fed by ic_sender_notify after each
- * commit. It paces every channel (wa/pacing.h), marks each message "sending"
- * through the writer and issues its request only once that mark is durable,
- * then records the outcome: "sent" with Meta's id, "failed" with the code and
- * reason, "queued" again for a retry (it stays first in its person's queue),
- * or "unknown" when the request may have reached Meta but no answer came
- * (never resent blindly: the status webhook's biz_opaque_callback_data, our
- * message id, reconciles it). Free-form messages outside the 24-hour window
- * fail with 131047 without a request. See docs/internals/sending.md.
+ * loaded from the store and fed by ic_sender_notify after each commit (and,
+ * with several nodes, by the bus: ic_sender_use_bus). It sends for a channel
+ * only while this node holds the channel's lease (sender_leases; one node at
+ * a time, so pacing is global). It paces every channel (wa/pacing.h), marks
+ * each message "sending" through the writer (fenced by the lease) and issues
+ * its request only once that mark is durable, then records the outcome:
+ * "sent" with Meta's id, "failed" with the code and reason, "queued" again
+ * for a retry (it stays first in its person's queue), or "unknown" when the
+ * request may have reached Meta but no answer came. An "unknown" message is
+ * not resent at once: the status webhook's biz_opaque_callback_data (our
+ * message id) reconciles it, and only one still unsettled after
+ * reconcile_after is queued again. Free-form messages outside the 24-hour
+ * window fail with 131047 without a request. See docs/internals/sending.md.
  *
  * One thread owns a libcurl multi handle (keep-alive, a bounded number of
  * connections per host); every function here may be called from any thread.
@@ -73,10 +77,11 @@ typedef struct ic_sender_options {
  * IC_SENDER_RECONCILE_MS, IC_SENDER_MAX_RESENDS. */
 void ic_sender_options_default(ic_sender_options *o);
 
-/* Loads every channel (ic_store_channels_all) and each channel's outbox
+/* Reads every channel (ic_store_channels_all) and starts the sender thread,
+ * which takes each channel's lease (at once on SQLite; on PostgreSQL when no
+ * other node holds it) and then loads that channel's outbox
  * (ic_store_outbox_load: "queued" ones, and "sending" ones, which the store
- * turns into "unknown" and which are therefore not sent again), then starts
- * the sender thread. db and w are borrowed and must outlive the sender (stop
+ * turns into "unknown"). db and w are borrowed and must outlive the sender (stop
  * the sender before the writer). default_graph_url (copied) is used for
  * channels without their own graph_url, e.g.
  * "https://graph.facebook.com/v21.0". On error *out is NULL and em says why.
