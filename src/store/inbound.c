@@ -2,6 +2,7 @@
  * allows: the message row, its contact and its conversation. */
 #include "store/sql.h"
 #include "store/store.h"
+#include "store/writer_pass.h"
 
 #include "base/time.h"
 
@@ -31,33 +32,61 @@ static const char SQL_INSERT_KNOWN[] =
     " CAST($12 AS BIGINT)"
     " FROM contacts k WHERE k.workspace_id = CAST($1 AS BIGINT) AND k.wa_id = $13"
     " ON CONFLICT (channel_id, wa_id) DO NOTHING RETURNING id, contact_id, conversation_id";
-/* The window and the last message time move forward only. */
-static const char SQL_CONV_TOUCH[] =
-    "UPDATE conversations SET"
-    " last_inbound_us = CASE WHEN last_inbound_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"
-    " ELSE last_inbound_us END,"
-    " last_message_us = CASE WHEN last_message_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"
+/* The window and the last message time move forward only ($1 is Meta's
+ * time); the conversation is picked by the WHERE that follows. */
+#define CONV_TOUCH_SET                                                                             \
+    "UPDATE conversations SET"                                                                     \
+    " last_inbound_us = CASE WHEN last_inbound_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"    \
+    " ELSE last_inbound_us END,"                                                                   \
+    " last_message_us = CASE WHEN last_message_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"    \
     " ELSE last_message_us END"
-    " WHERE id = $2 AND workspace_id = $3"
-    " AND (last_inbound_us < CAST($1 AS BIGINT) OR last_message_us < CAST($1 AS BIGINT))";
+#define CONV_TOUCH_MOVES                                                                           \
+    "(last_inbound_us < CAST($1 AS BIGINT) OR last_message_us < CAST($1 AS BIGINT))"
+static const char SQL_CONV_TOUCH[] =
+    CONV_TOUCH_SET " WHERE id = $2 AND workspace_id = $3 AND " CONV_TOUCH_MOVES;
 static const char SQL_CONV_OPEN[] =
     "INSERT INTO conversations (workspace_id, contact_id, channel_id, status, opened_us,"
     " last_message_us, last_inbound_us) VALUES ($1, $2, $3, 'open', $4, $5, $5) RETURNING id";
 static const char SQL_MESSAGE_CONV[] =
     "UPDATE messages SET conversation_id = $1 WHERE id = $2 AND workspace_id = $3";
-/* last_inbound_us forward only, and the name when a new one is given (with
- * updated_us then): the contact upsert's rename and the conversation touch's
- * contact update in one statement, which writes nothing when neither
- * changes. */
-static const char SQL_CONTACT_SEEN[] =
-    "UPDATE contacts SET"
-    " last_inbound_us = CASE WHEN last_inbound_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"
-    " ELSE last_inbound_us END,"
-    " name = COALESCE(CAST($2 AS TEXT), name),"
-    " updated_us = CASE WHEN CAST($2 AS TEXT) IS NULL OR name = CAST($2 AS TEXT)"
+/* last_inbound_us forward only ($1), and the name when a new one is given
+ * ($2, with updated_us $3 then): the contact upsert's rename and the
+ * conversation touch's contact update in one statement, which writes nothing
+ * when neither changes; the contact is picked by the WHERE in between. */
+#define CONTACT_SEEN_SET                                                                           \
+    "UPDATE contacts SET"                                                                          \
+    " last_inbound_us = CASE WHEN last_inbound_us < CAST($1 AS BIGINT) THEN CAST($1 AS BIGINT)"    \
+    " ELSE last_inbound_us END,"                                                                   \
+    " name = COALESCE(CAST($2 AS TEXT), name),"                                                    \
+    " updated_us = CASE WHEN CAST($2 AS TEXT) IS NULL OR name = CAST($2 AS TEXT)"                  \
     " THEN updated_us ELSE CAST($3 AS BIGINT) END"
-    " WHERE id = $4 AND workspace_id = $5 AND (last_inbound_us < CAST($1 AS BIGINT)"
-    " OR (CAST($2 AS TEXT) IS NOT NULL AND (name IS NULL OR name <> CAST($2 AS TEXT))))";
+#define CONTACT_SEEN_CHANGES                                                                       \
+    " AND (last_inbound_us < CAST($1 AS BIGINT)"                                                   \
+    " OR (CAST($2 AS TEXT) IS NOT NULL AND (name IS NULL OR name <> CAST($2 AS TEXT))))"
+static const char SQL_CONTACT_SEEN[] =
+    CONTACT_SEEN_SET " WHERE id = $4 AND workspace_id = $5" CONTACT_SEEN_CHANGES;
+
+/* The writer's optimistic pass (writer_pass.h) on PostgreSQL: the message
+ * of a known contact with an open conversation on the channel, needing no
+ * answer, and failing when that guess is wrong: a new contact leaves
+ * contact_id NULL (NOT NULL), no open conversation makes conversation_id 0
+ * (foreign key), a duplicate violates the unique (channel_id, wa_id). The
+ * writer then runs the batch again and the general path below decides. */
+static const char SQL_FAST_INSERT[] =
+    "INSERT INTO messages (workspace_id, channel_id, contact_id, conversation_id, direction,"
+    " lane, wa_id, type, text, media_id, mime_type, reply_to_wa_id, content_json, status,"
+    " wa_us, created_us, updated_us) VALUES ($1, $2,"
+    " (SELECT k.id FROM contacts k WHERE k.workspace_id = $1 AND k.wa_id = $3),"
+    " COALESCE((SELECT v.id FROM conversations v WHERE v.contact_id = (SELECT k.id FROM contacts k"
+    " WHERE k.workspace_id = $1 AND k.wa_id = $3) AND v.channel_id = $2 AND v.status = 'open'), 0),"
+    " 'in', 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)";
+/* Then the touch of the conversation the message went into... */
+static const char SQL_FAST_CONV_TOUCH[] =
+    CONV_TOUCH_SET " WHERE id = (SELECT m.conversation_id FROM messages m WHERE m.channel_id = $2"
+                   " AND m.wa_id = $3) AND workspace_id = $4 AND " CONV_TOUCH_MOVES;
+/* ... and of its contact, by WhatsApp id. */
+static const char SQL_FAST_CONTACT_SEEN[] =
+    CONTACT_SEEN_SET " WHERE workspace_id = $4 AND wa_id = $5" CONTACT_SEEN_CHANGES;
 
 static bool inbound_valid(const ic_message *m, const char *from, const char *name)
 {
@@ -89,6 +118,32 @@ static ic_err inbound_new_contact(ic_conn *c, ic_message *m, const char *from, c
     return err;
 }
 
+/* The optimistic pass: three statements sent without waiting (see
+ * SQL_FAST_INSERT). The ids are not known here: m->id, m->contact_id and
+ * m->conversation_id are left 0. */
+static ic_err inbound_optimistic(ic_conn *c, const ic_message *m, const char *from,
+                                 const char *name)
+{
+    int64_t ws = m->workspace_id;
+    ic_err err =
+        ic_sql_run(c, SQL_FAST_INSERT,
+                   IC_ARGS(IC_I64(ws), IC_I64(m->channel_id), IC_TXT(from), IC_TXT(m->wa_id),
+                           IC_TXT(m->type), IC_TXT(m->text), IC_TXT(m->media_id),
+                           IC_TXT(m->mime_type), IC_TXT(m->reply_to_wa_id), IC_TXT(m->content_json),
+                           IC_TXT(m->status), IC_I64(m->wa_us), IC_I64(m->created_us)),
+                   NULL);
+    if (err == IC_OK)
+        err = ic_sql_run(
+            c, SQL_FAST_CONV_TOUCH,
+            IC_ARGS(IC_I64(m->wa_us), IC_I64(m->channel_id), IC_TXT(m->wa_id), IC_I64(ws)), NULL);
+    if (err == IC_OK)
+        err = ic_sql_run(
+            c, SQL_FAST_CONTACT_SEEN,
+            IC_ARGS(IC_I64(m->wa_us), IC_TXT(name), IC_I64(ic_now_us()), IC_I64(ws), IC_TXT(from)),
+            NULL);
+    return err;
+}
+
 ic_err ic_store_inbound_message(ic_conn *c, ic_message *m, const char *from, const char *name,
                                 bool *duplicate)
 {
@@ -107,6 +162,10 @@ ic_err ic_store_inbound_message(ic_conn *c, ic_message *m, const char *from, con
         m->created_us = ic_now_us();
     m->direction = IC_DIR_IN;
     m->lane = IC_LANE_REPLY;
+    if (ic_writer_optimistic(c)) {
+        m->id = m->contact_id = m->conversation_id = 0;
+        return inbound_optimistic(c, m, from, name);
+    }
     int64_t ws = m->workspace_id;
     ic_err err =
         ic_sql_query(c, SQL_INSERT_KNOWN,

@@ -80,7 +80,9 @@ typedef struct pg_conn {
     int64_t retry_at_us, backoff_us;      /* reconnect backoff (monotonic clock) */
     int pending;                          /* statements sent in pipeline mode, not read */
     const char *pending_sql[PENDING_MAX]; /* their text, for the log */
-    char err[512];                        /* the last error's primary text */
+    bool quiet;    /* reading sent statements' failures: the writer runs the batch again, which
+                    * reports them (debug level only here) */
+    char err[512]; /* the last error's primary text */
 } pg_conn;
 
 #define PG_CONN(c) ((pg_conn *)(c))
@@ -107,6 +109,22 @@ static void copy_line(char *dst, size_t size, const char *text)
         dst[--n] = '\0';
 }
 
+/* Cuts a libpq parse error before the URL it quotes (which may hold a
+ * password): 'matching "]" ... in URI: "postgres://u:pw@[..."' keeps the
+ * words and drops the quote. */
+static void cut_quoted_url(char *why)
+{
+    char *at = strstr(why, "://");
+    if (!at)
+        return;
+    while (at > why && *at != '"')
+        at--;
+    *at = '\0';
+    size_t n = strlen(why);
+    while (n > 0 && (why[n - 1] == ' ' || why[n - 1] == ':'))
+        why[--n] = '\0';
+}
+
 static ic_err pg_db_init(ic_db *db, const char *url, ic_errmsg *em)
 {
     char *perr = NULL;
@@ -114,6 +132,7 @@ static ic_err pg_db_init(ic_db *db, const char *url, ic_errmsg *em)
     if (!opts) {
         char why[200];
         copy_line(why, sizeof why, perr ? perr : "out of memory");
+        cut_quoted_url(why);
         PQfreemem(perr);
         return ic_errf(em, IC_ERR_INVALID, "invalid PostgreSQL URL: %s", why);
     }
@@ -300,6 +319,11 @@ static ic_err note_error(pg_conn *c, const PGresult *res, const char *what, cons
                 c->err, c->tx);
         return IC_ERR_BUSY;
     }
+    if (c->quiet) {
+        IC_DEBUG("db_sent_statement_failed", "code=%s msg=\"%s\" sql=\"%.60s\"",
+                 state ? state : "-", c->err, sql ? sql : "");
+        return state && strncmp(state, "23", 2) == 0 ? IC_ERR_INVALID : IC_ERR_DB;
+    }
     if (state && strcmp(state, "23505") == 0) {
         IC_DEBUG("db_unique_violation", "msg=\"%s\"", c->err);
         return IC_ERR_EXISTS;
@@ -350,9 +374,12 @@ static ic_err pipeline_finish(pg_conn *c, const char *name, int nparams, const c
             }
         } else {
             const char *what = got < c->pending ? c->pending_sql[got] : sql;
+            bool sent = got < c->pending;
             got++;
             if (err == IC_OK && st != PGRES_PIPELINE_ABORTED) {
+                c->quiet = sent;
                 ic_err e = note_error(c, r, "db_step_failed", what);
+                c->quiet = false;
                 err = e == IC_ERR_BUSY ? e : IC_ERR_DB;
             } else if (err == IC_OK) {
                 err = IC_ERR_DB;
@@ -623,6 +650,12 @@ static ic_err pg_send(ic_stmt *stmt)
         return err == IC_ERR_BUSY ? err : IC_ERR_DB;
     }
     c->pending_sql[c->pending++] = s->sql;
+    /* Hand it to the server now (libpq would hold it until 64 KB or the
+     * sync): the server works on the batch while the writer builds the
+     * rest of it. */
+    if (PQflush(c->h) < 0)
+        return note_error(c, NULL, "db_step_failed", s->sql) == IC_ERR_BUSY ? IC_ERR_BUSY
+                                                                            : IC_ERR_DB;
     return IC_OK;
 }
 

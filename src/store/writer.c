@@ -8,12 +8,18 @@
  * Where savepoints are costly (PostgreSQL: a subtransaction each, two round
  * trips, and a slowdown past 64 per transaction) the batch first runs
  * without them; when a job fails, the whole transaction is rolled back and
- * the batch runs again the SQLite way, one savepoint per job. So a job's
- * apply may run twice: it must depend only on its job and the database, and
- * set (not add to) what it reports back. */
+ * the batch runs again the SQLite way, one savepoint per job. Before that,
+ * where statements can be sent without waiting (PostgreSQL's pipeline), the
+ * batch first runs optimistically (writer_pass.h): store calls may take fast
+ * paths that need no answer and fail when their guess was wrong, so the
+ * whole batch costs one round trip; any failure there runs the batch again
+ * without optimism. So a job's apply may run up to three times: it must
+ * depend only on its job and the database, and set (not add to) what it
+ * reports back. */
 #include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "store/writer_pass.h"
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -35,6 +41,21 @@ struct ic_writer {
     ic_err *results; /* BATCH_CAP, the thread's */
     _Atomic uint64_t jobs_done, batches_done;
 };
+
+/* The kind of pass over a batch, cheapest first. */
+typedef enum batch_pass {
+    PASS_OPTIMISTIC, /* pipelined, fast paths that fail on a wrong guess */
+    PASS_DEFER,      /* pipelined where no answer is needed, no savepoints */
+    PASS_SAVEPOINTS  /* one savepoint per job: a failing job fails alone */
+} batch_pass;
+
+/* The connection the writer thread is running an optimistic pass on. */
+static _Thread_local const ic_conn *optimistic_conn;
+
+bool ic_writer_optimistic(const ic_conn *c)
+{
+    return c && optimistic_conn == c;
+}
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT ic_job";
 static const char SQL_RELEASE[] = "RELEASE SAVEPOINT ic_job";
@@ -76,14 +97,15 @@ static ic_err batch_error(ic_err why)
 
 /* Runs the n jobs from first in one transaction, their outcomes into
  * w->results. With savepoints each job runs inside its own, so a failing job
- * rolls back alone. Without (PostgreSQL's fast path) the first failing job
+ * rolls back alone. Without (PostgreSQL's fast passes) the first failing job
  * rolls the whole transaction back and the answer is BATCH_RETRY: the caller
- * runs the batch again with savepoints; a lost connection fails the batch
+ * runs the batch again in the next pass; a lost connection fails the batch
  * instead (its jobs get IC_ERR_BUSY). */
-static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool savepoints)
+static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, batch_pass pass)
 {
     ic_conn *c = w->conn;
     size_t i = 0;
+    bool savepoints = pass == PASS_SAVEPOINTS;
     ic_err err = ic_conn_begin(c);
     if (err != IC_OK) {
         IC_ERROR("writer_begin_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
@@ -93,6 +115,7 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
      * (pipeline mode, backend.h): their failure shows on a later call or at
      * the flush below, and the batch then runs again with savepoints. */
     c->defer = !savepoints && c->be->send && c->be->flush;
+    optimistic_conn = c->defer && pass == PASS_OPTIMISTIC ? c : NULL;
     for (ic_write_job *j = first; j; j = j->next, i++) {
         if (savepoints) {
             err = w->results[i] = run_job(c, j);
@@ -103,6 +126,7 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
                 err = IC_ERR_DB; /* a statement failed and the job went on */
             if (err != IC_OK && err != IC_ERR_BUSY) {
                 c->defer = false;
+                optimistic_conn = NULL;
                 IC_DEBUG("writer_batch_retry", "jobs=%zu failed_job=%zu err=\"%s\"", n, i,
                          ic_strerror(err));
                 ic_conn_rollback(c);
@@ -117,6 +141,7 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
             goto failed;
         }
     }
+    optimistic_conn = NULL;
     if (c->defer) {
         c->defer = false;
         err = c->be->flush(c);
@@ -135,6 +160,7 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, bool
     IC_ERROR("writer_commit_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
 failed:
     c->defer = false;
+    optimistic_conn = NULL;
     ic_conn_rollback(c);
     for (i = 0; i < n; i++)
         w->results[i] = batch_error(err);
@@ -144,10 +170,13 @@ failed:
 /* Runs a batch of n jobs (a chain from first) and reports every outcome. */
 static void run_batch(ic_writer *w, ic_write_job *first, size_t n)
 {
-    bool savepoints = !ic_sql_conn_backend(w->conn)->costly_savepoints;
+    const ic_backend *be = ic_sql_conn_backend(w->conn);
+    batch_pass pass = !be->costly_savepoints  ? PASS_SAVEPOINTS
+                      : be->send && be->flush ? PASS_OPTIMISTIC
+                                              : PASS_DEFER;
     size_t i = 0, ok = 0;
-    if (try_batch(w, first, n, savepoints) == BATCH_RETRY)
-        (void)try_batch(w, first, n, true);
+    while (try_batch(w, first, n, pass) == BATCH_RETRY && pass != PASS_SAVEPOINTS)
+        pass = (batch_pass)(pass + 1);
     for (i = 0; i < n; i++)
         if (w->results[i] == IC_OK)
             ok++;
