@@ -7,9 +7,11 @@
 
 #include "base/time.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define NODE_ID_MAX_LEN 128
+#define TTL_MAX_US (86400LL * 1000000) /* a day */
 
 /* Renewal (same node and epoch) keeps the epoch; a takeover (expired, or
  * forced) bumps it, so that writes fenced by the old epoch stop working. */
@@ -62,7 +64,8 @@ ic_err ic_store_lease_take(ic_conn *tx, int64_t ws, int64_t channel_id, const ch
     ic_stmt *s = NULL;
     bool row = false;
     *held = false;
-    if (ws <= 0 || channel_id <= 0 || !node_valid(node_id) || ttl_us <= 0 || *epoch < 0)
+    if (ws <= 0 || channel_id <= 0 || !node_valid(node_id) || ttl_us <= 0 || ttl_us > TTL_MAX_US ||
+        now_us < 0 || now_us > INT64_MAX - TTL_MAX_US || *epoch < 0)
         return IC_ERR_INVALID;
     ic_err err = ic_sql_query(tx, SQL_TAKE,
                               IC_ARGS(IC_I64(channel_id), IC_I64(ws), IC_TXT(node_id),

@@ -177,8 +177,9 @@ ic_err ic_outbox_note_parse(const char *payload, ic_outbox_note *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 6; i++) {
         size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof num || (i < 5 && p[len] != ',') || (i == 5 && p[len]))
-            return IC_ERR_PARSE;
+        if (len == 0 || len >= sizeof num || strspn(p, "0123456789") != len ||
+            (i < 5 && p[len] != ',') || (i == 5 && p[len]))
+            return IC_ERR_PARSE; /* digits only: what ic_outbox_note_format writes */
         memcpy(num, p, len);
         num[len] = '\0';
         if (ic_parse_i64(num, &v[i]) != IC_OK || v[i] < 0)

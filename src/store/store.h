@@ -333,13 +333,17 @@ ic_err ic_store_outbox_get(ic_conn *c, int64_t channel_id, int64_t msg_id, ic_ou
  * renewal when node_id holds it with epoch *epoch (kept), a takeover when it
  * is free, expired at now_us, or force (the epoch goes up by one). On return
  * *held says whether node_id holds it and *epoch is its epoch then (pass 0
- * when not holding it). Times are wall-clock microseconds: nodes' clocks
- * must agree to well within the lease's safety margin. Writer only. */
+ * when not holding it). The holder's own renewal keeps its epoch even after
+ * expiry, when no other node took over meanwhile. Times are wall-clock
+ * microseconds (ttl at most a day): nodes' clocks must agree to well within
+ * the lease's safety margin. IC_ERR_INVALID for bad input. Writer only. */
 ic_err ic_store_lease_take(ic_conn *tx, int64_t ws, int64_t channel_id, const char *node_id,
                            int64_t now_us, int64_t ttl_us, bool force, int64_t *epoch, bool *held);
 
 /* Gives channel_id's lease up (it expires at once) when node_id still holds
- * it with epoch, so that another node takes over without waiting. Writer
+ * it with epoch, so that another node takes over without waiting. The
+ * fenced writes below check the node and epoch, not the expiry: the node
+ * itself stops sending before its lease expires (sender_lease.c). Writer
  * only. */
 ic_err ic_store_lease_release(ic_conn *tx, int64_t channel_id, const char *node_id, int64_t epoch);
 

@@ -2,7 +2,9 @@
  * test_store_messages.c: a SQLite file in a fresh folder under $IC_TEST_TMP
  * (or a fresh PostgreSQL database when IC_TEST_PG_URL is set: test_db.h),
  * migrated, with two workspaces (ws, ws2) and a channel in each (ch, ch2).
- * Include once per test program; everything is static. */
+ * Include once per test program; everything is static. Raw SQL in tests must
+ * be string literals: the statement cache (sql.h) finds a query by its
+ * address, so SQL built in a stack buffer would reuse the first one cached. */
 #ifndef IC_TEST_STORE_FIXTURE_H
 #define IC_TEST_STORE_FIXTURE_H
 
@@ -97,7 +99,7 @@ static int64_t sql_i64(ic_conn *c, const char *sql)
     return v;
 }
 
-static int64_t page_ids(json_t *items, int64_t *ids, size_t max)
+static inline int64_t page_ids(json_t *items, int64_t *ids, size_t max)
 {
     size_t n = json_array_size(items);
     for (size_t i = 0; i < n && i < max; i++)

@@ -699,7 +699,6 @@ static void test_outbox_note_strict(void **state)
 
 int main(void)
 {
-    (void)page_ids; /* store_fixture.h's helper for list tests, unused here */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lease_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_invalid, setup, teardown),
