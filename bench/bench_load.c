@@ -1,7 +1,9 @@
 /* bench_load.c - the load generator of the benchmarks.
  *
  * Webhook mode (--secret): sends pre-signed WhatsApp text webhooks (unique
- * message ids) to one impactchat webhook URL; success is 200.
+ * message ids) to impactchat webhook URLs; success is 200. --url may be
+ * given several times (or as a comma-separated list): request i goes to URL
+ * i mod n, so the load spreads round-robin over several nodes.
  * Send mode (--api-token): queues template messages to distinct people
  * through POST /api/v1/messages; success is 202.
  *
@@ -10,7 +12,8 @@
  * line. Bodies and signatures are made before the clock starts, so the
  * generator's own CPU goes to HTTP only.
  *
- *   bench_load --url URL (--secret SECRET | --api-token TOKEN) [--connections 64]
+ *   bench_load --url URL[,URL...] [--url URL ...] (--secret SECRET | --api-token TOKEN)
+ *              [--connections 64]
  *              [--requests 100000] [--per-request 1] [--people 5000]
  *              [--phone-number-id ID] [--channel-id 1]
  */
@@ -33,8 +36,12 @@ typedef struct req {
     int64_t started_us;
 } req;
 
+#define MAX_URLS 16
+
 typedef struct opts {
-    const char *url, *secret, *phone_id, *api_token;
+    const char *urls[MAX_URLS];
+    int nurls;
+    const char *secret, *phone_id, *api_token;
     int64_t connections, requests, per_request, people, channel_id;
 } opts;
 
@@ -114,7 +121,7 @@ static int cmp_i64(const void *a, const void *b)
 static CURL *start_one(CURLM *m, const opts *o, req *rq, int64_t idx)
 {
     CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    curl_easy_setopt(e, CURLOPT_URL, o->urls[idx % o->nurls]);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)rq->len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers);
@@ -124,6 +131,23 @@ static CURL *start_one(CURLM *m, const opts *o, req *rq, int64_t idx)
     rq->started_us = ic_mono_us();
     curl_multi_add_handle(m, e);
     return e;
+}
+
+/* Adds the comma-separated URLs in arg (modified in place); -1 when there
+ * are more than MAX_URLS or one is empty. */
+static int add_urls(opts *o, char *arg)
+{
+    for (char *p = arg;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || o->nurls >= MAX_URLS)
+            return -1;
+        o->urls[o->nurls++] = p;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -143,7 +167,8 @@ static int parse(int argc, char **argv, opts *o)
         int64_t *dst = NULL;
         switch (ch) {
         case 'u':
-            o->url = optarg;
+            if (add_urls(o, optarg) != 0)
+                return -1;
             continue;
         case 's':
             o->secret = optarg;
@@ -175,7 +200,7 @@ static int parse(int argc, char **argv, opts *o)
         if (ic_parse_i64(optarg, dst) != IC_OK || *dst <= 0)
             return -1;
     }
-    return o->url && (o->secret || o->api_token) ? 0 : -1;
+    return o->nurls > 0 && (o->secret || o->api_token) ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -187,9 +212,10 @@ int main(int argc, char **argv)
               .channel_id = 1,
               .people = 5000};
     if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: bench_load --url URL (--secret SECRET | --api-token TOKEN) "
-                        "[--connections N] [--requests N] [--per-request N] [--people N] "
-                        "[--phone-number-id ID] [--channel-id N]\n");
+        fprintf(stderr,
+                "usage: bench_load --url URL[,URL...] (--secret SECRET | --api-token TOKEN) "
+                "[--connections N] [--requests N] [--per-request N] [--people N] "
+                "[--phone-number-id ID] [--channel-id N]\n");
         return 2;
     }
     ic_crypto_init();
