@@ -239,7 +239,8 @@ def run_line(r):
             " loaded->first accept %.3fs; max_rate_1s %d, 130429 %d (%d after the kill), duplicates %d;"
             " accepted %d, statuses %s, epoch %d; load average %.1f; logs %s" % (
                 r["R"], r["ttl"], r["n"], r["queue_s"], r["before_s"], r["after_s"] - 2, r["before"],
-                r["after"], r["after_min1s"], r["gap"], r["phase"], r["kill_to_take"], r["take_to_load"], r["load_to_send"], r["max_rate_1s"],
+                r["after"], r["after_min1s"], r["gap"], r["phase"], r["kill_to_take"], r["take_to_load"],
+                r["load_to_send"], r["max_rate_1s"],
                 r["throttled"], r["thr_after"], r["duplicates"], r["accepted"], json.dumps(r["status"]),
                 r["epoch"], r["load1"], r["dir"]))
 
