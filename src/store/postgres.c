@@ -22,7 +22,9 @@
  * *changes) is only sent (send, PQsendQueryPrepared in pipeline mode). The
  * next statement that needs its result goes into the same pipeline, then a
  * sync, and all the outcomes are read in one round trip (pipeline_finish);
- * flush does the same before COMMIT. A failure of a sent statement aborts
+ * flush does the same, and so does a COMMIT with statements pending (it
+ * goes last into the pipeline: BEGIN, the batch and COMMIT can take a single
+ * round trip). A failure of a sent statement aborts
  * the transaction and is reported as IC_ERR_DB by the call that reads it;
  * the writer then re-runs the batch without deferring. */
 #include "store/backend.h"
@@ -368,7 +370,7 @@ static ic_err pipeline_finish(pg_conn *c, const char *name, int nparams, const c
         if (st == PGRES_PIPELINE_SYNC) {
             synced = true;
         } else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            if (++got == want && name && keep && err == IC_OK) {
+            if (++got == want && keep && err == IC_OK) {
                 *keep = r;
                 r = NULL;
             }
@@ -437,11 +439,31 @@ static ic_err simple(pg_conn *c, const char *sql, const char *what, PGresult **k
     return err;
 }
 
+/* COMMIT as the last statement of the pipeline, read with the others in
+ * one round trip; *res gets its result when every statement succeeded. */
+static ic_err pipelined_commit(pg_conn *c, PGresult **res)
+{
+    if (c->pending >= PENDING_MAX) {
+        ic_err err = drain(c);
+        if (err != IC_OK)
+            return err;
+        return simple(c, "COMMIT", "db_commit_failed", res);
+    }
+    if (!PQsendQueryParams(c->h, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) {
+        ic_err err = note_error(c, NULL, "db_commit_failed", "COMMIT");
+        (void)drain(c);
+        return err == IC_ERR_BUSY ? err : IC_ERR_DB;
+    }
+    c->pending_sql[c->pending++] = "COMMIT";
+    return pipeline_finish(c, NULL, 0, NULL, "COMMIT", res);
+}
+
 static ic_err pg_commit(ic_conn *conn)
 {
     pg_conn *c = PG_CONN(conn);
     PGresult *res = NULL;
-    ic_err err = simple(c, "COMMIT", "db_commit_failed", &res);
+    ic_err err =
+        c->pending > 0 ? pipelined_commit(c, &res) : simple(c, "COMMIT", "db_commit_failed", &res);
     /* COMMIT of a failed transaction "succeeds" and says ROLLBACK. */
     if (err == IC_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         ic_strlcpy(c->err, "the transaction had failed and was rolled back", sizeof c->err);
@@ -650,6 +672,8 @@ static ic_err pg_send(ic_stmt *stmt)
         return err == IC_ERR_BUSY ? err : IC_ERR_DB;
     }
     c->pending_sql[c->pending++] = s->sql;
+    c->tx = true; /* sent inside the writer's transaction (BEGIN too): a
+                   * connection lost now must fail the batch, not reconnect */
     /* Hand it to the server now (libpq would hold it until 64 KB or the
      * sync): the server works on the batch while the writer builds the
      * rest of it. */

@@ -106,15 +106,16 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, batc
     ic_conn *c = w->conn;
     size_t i = 0;
     bool savepoints = pass == PASS_SAVEPOINTS;
+    /* Without savepoints, statements whose result no one reads are only sent
+     * (pipeline mode, backend.h), BEGIN first: their failure shows on a later
+     * call or at the commit below, and the batch then runs again in the next
+     * pass. */
+    c->defer = !savepoints && c->be->send && c->be->flush;
     ic_err err = ic_conn_begin(c);
     if (err != IC_OK) {
         IC_ERROR("writer_begin_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
         goto failed;
     }
-    /* Without savepoints, statements whose result no one reads are only sent
-     * (pipeline mode, backend.h): their failure shows on a later call or at
-     * the flush below, and the batch then runs again with savepoints. */
-    c->defer = !savepoints && c->be->send && c->be->flush;
     optimistic_conn = c->defer && pass == PASS_OPTIMISTIC ? c : NULL;
     for (ic_write_job *j = first; j; j = j->next, i++) {
         if (savepoints) {
@@ -142,21 +143,20 @@ static batch_outcome try_batch(ic_writer *w, ic_write_job *first, size_t n, batc
         }
     }
     optimistic_conn = NULL;
-    if (c->defer) {
-        c->defer = false;
-        err = c->be->flush(c);
-        if (err != IC_OK && err != IC_ERR_BUSY) {
-            IC_DEBUG("writer_batch_retry", "jobs=%zu err=\"%s\" (a sent statement)", n,
-                     ic_strerror(err));
-            ic_conn_rollback(c);
-            return BATCH_RETRY;
-        }
-        if (err != IC_OK)
-            goto failed;
-    }
+    /* On PostgreSQL the commit reads what is still pending in the same
+     * round trip. Any failure the server answered means nothing of the batch
+     * was committed: without savepoints, run it again in the next pass; a
+     * lost connection (the outcome unknown) fails it. */
+    bool retry = c->defer;
+    c->defer = false;
     err = ic_conn_commit(c);
     if (err == IC_OK)
         return BATCH_COMMITTED;
+    if (retry && err != IC_ERR_BUSY) {
+        IC_DEBUG("writer_batch_retry", "jobs=%zu err=\"%s\" (at commit)", n, ic_strerror(err));
+        ic_conn_rollback(c);
+        return BATCH_RETRY;
+    }
     IC_ERROR("writer_commit_failed", "jobs=%zu msg=\"%s\"", n, ic_sql_errmsg(c));
 failed:
     c->defer = false;
