@@ -15,7 +15,8 @@ no per-send timestamps finer than a second). From the samples:
   sender for the CPU, so the steady window starts after it);
 - after:  accepted/s over [first accept after the stall + 1 s, last accept - 1 s]
   (and the slowest sliding second in that window, min_1s);
-- gap:    last accept before the stall to the first after it (+-20 ms);
+- gap:    last accept before the stall to the first after it (+-20 ms); the
+  kill's phase in the renewal period from the lease row (expires_us - ttl);
 - kill->takeover, takeover->loaded, loaded->first send: from node 2's log
   (microsecond timestamps) against the kill's wall-clock time.
 wa-sim's max_rate_1s (must be <= R), throttled_130429 and duplicates (must be
@@ -173,6 +174,8 @@ def one_run(pg, idx, rate, ttl_ms):
         t_kill, wall_kill = time.monotonic(), time.time()
         sb.ic.send_signal(signal.SIGKILL)  # node 1, the lease holder
         sb.ic.wait()
+        # The row still holds node 1's last renewal (expires_us = renewal + ttl).
+        renewed = sql_i("SELECT expires_us FROM sender_leases") / 1e6 - ttl_ms / 1000
         harness.wait_until(lambda: sql_i("SELECT count(*) FROM messages WHERE direction = 'out'"
                                          " AND status IN ('queued', 'sending')") == 0,
                            timeout=ARGS.seconds + ttl_ms / 1000 * 2 + 60, interval=0.5,
@@ -185,7 +188,6 @@ def one_run(pg, idx, rate, ttl_ms):
                                             " WHERE direction = 'out' GROUP BY status"))
         epoch = sql_i("SELECT epoch FROM sender_leases")
         node2_log = os.path.join(sb.dir, "node2.log")
-        taken1 = log_event_wall(os.path.join(sb.dir, "impactchat.log"), "sender_lease_taken")
         taken = log_event_wall(node2_log, "sender_lease_taken")
         loaded = log_event_wall(node2_log, "sender_outbox_loaded")
         run_dir = sb.dir
@@ -215,7 +217,7 @@ def one_run(pg, idx, rate, ttl_ms):
         "take_to_send": (t_first - t_kill) - (taken - wall_kill) if taken else float("nan"),
         "max_rate_1s": st["max_rate_1s"], "throttled": st["throttled_130429"],
         "thr_after": s[-1][2] - next(x[2] for x in s if x[0] >= t_kill),
-        "phase": (wall_kill - taken1) % (ttl_ms / 5000) if taken1 else float("nan"), "load1": load1,
+        "phase": wall_kill - renewed, "load1": load1,
         "duplicates": st["duplicates"], "accepted": st["accepted"], "epoch": epoch,
         "unsettled": sum(v for k, v in status.items() if k not in ("sent", "delivered", "read")),
         "status": status, "dir": run_dir
