@@ -250,7 +250,8 @@ ic_err ic_store_message_insert_inbound(ic_conn *c, ic_message *m, bool *duplicat
  * is true. Sets m->id, m->contact_id, m->conversation_id, m->direction (and
  * m->status "received", m->created_us when unset). Borrowed strings.
  * Errors: IC_ERR_INVALID for a missing or overlong id, sender, name or type;
- * the executor's errors (sql.h). Writer only. */
+ * the executor's errors (sql.h). Writer only. In the writer's optimistic pass on PostgreSQL
+ * (writer_pass.h) the ids are not known: m->id, m->contact_id and m->conversation_id are then 0. */
 ic_err ic_store_inbound_message(ic_conn *c, ic_message *m, const char *from, const char *name,
                                 bool *duplicate);
 
