@@ -45,7 +45,11 @@ class PgServer:
     user `postgres`, trust authentication on 127.0.0.1)."""
 
     def __init__(self, parent):
-        self.dir = tempfile.mkdtemp(prefix="pg-restart-", dir=parent)
+        if os.geteuid() == 0 and (os.stat(parent).st_mode & 0o001) == 0:
+            # As root the server runs as `postgres`, which must be able to
+            # reach its folder: the tests' scratch folder may be private.
+            parent = None  # the system's temporary folder
+        self.dir = tempfile.mkdtemp(prefix="pg-e2e-", dir=parent)
         self.data = os.path.join(self.dir, "data")
         self.url = None
         self._as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

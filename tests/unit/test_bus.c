@@ -35,16 +35,8 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *base = getenv("IC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(f->dir, sizeof f->dir, "%s/bus-XXXXXX", base);
-    assert_non_null(mkdtemp(f->dir));
-    test_db_make(f->dir, "ic.db", f->url, sizeof f->url);
+    f->db = test_db_fresh("bus", f->dir, sizeof f->dir, f->url, sizeof f->url);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->url, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
     assert_int_equal(ic_bus_start(f->db, &f->bus, &em), IC_OK);
     *state = f;
     return 0;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* True when the tests run on PostgreSQL. */
@@ -62,6 +63,32 @@ static inline void test_db_make(const char *dir, const char *file, char *out, si
     const char *query = strchr(base, '?');
     int keep = slash ? (int)(slash - base) : (query ? (int)(query - base) : (int)strlen(base));
     snprintf(out, size, "%.*s/%s%s", keep, base, name, query ? query : "");
+}
+
+/* Makes a fresh scratch folder under $IC_TEST_TMP (or /tmp) named
+ * prefix-XXXXXX into dir, a new database in it (test_db_make) into url, and
+ * opens and migrates it. Aborts the test program when any step fails (a
+ * fixture cannot go on without its database). */
+static inline ic_db *test_db_fresh(const char *prefix, char *dir, size_t dir_size, char *url,
+                                   size_t url_size)
+{
+    const char *base = getenv("IC_TEST_TMP");
+    if (!base || !*base)
+        base = "/tmp";
+    mkdir(base, 0755);
+    snprintf(dir, dir_size, "%s/%s-XXXXXX", base, prefix);
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "test_db: cannot make a folder under %s\n", base);
+        abort();
+    }
+    test_db_make(dir, "ic.db", url, url_size);
+    ic_db *db = NULL;
+    ic_errmsg em = {{0}};
+    if (ic_db_open(url, &db, &em) != IC_OK || ic_db_migrate(db, NULL, &em) != IC_OK) {
+        fprintf(stderr, "test_db: %s\n", em.msg);
+        abort();
+    }
+    return db;
 }
 
 /* Drops the database of url when it is one test_db_make created; nothing on

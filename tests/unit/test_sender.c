@@ -78,16 +78,8 @@ static int64_t add_channel(fx *f, const char *phone_id, int mps)
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *base = getenv("IC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(f->dir, sizeof f->dir, "%s/sender-XXXXXX", base);
-    assert_non_null(mkdtemp(f->dir));
-    test_db_make(f->dir, "ic.db", f->dburl, sizeof f->dburl);
+    f->db = test_db_fresh("sender", f->dir, sizeof f->dir, f->dburl, sizeof f->dburl);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->dburl, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
     f->c = ic_db_thread_conn(f->db);
     assert_int_equal(ic_store_workspace_insert(f->c, "Helpline", &f->ws), IC_OK);
     f->ch = add_channel(f, "1001", 40);

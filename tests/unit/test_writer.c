@@ -31,16 +31,7 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *base = getenv("IC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(f->dir, sizeof f->dir, "%s/writer-XXXXXX", base);
-    assert_non_null(mkdtemp(f->dir));
-    test_db_make(f->dir, "ic.db", f->path, sizeof f->path);
-    ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->path, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
+    f->db = test_db_fresh("writer", f->dir, sizeof f->dir, f->path, sizeof f->path);
     ic_conn *c = ic_db_thread_conn(f->db);
     assert_int_equal(ic_store_workspace_insert(c, "Alpha", &f->ws), IC_OK);
     ic_channel ch = {
