@@ -117,22 +117,13 @@ static ic_err channel_one(ic_conn *c, const char *sql, const ic_sql_arg *args, s
                           ic_channel *out)
 {
     ic_stmt *s = NULL;
-    bool row = false;
     memset(out, 0, sizeof *out);
-    ic_err err = ic_sql_query(c, sql, args, n, &s);
+    ic_err err = ic_sql_row(c, sql, args, n, &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
+        return err;
     channel_from_row(s, out);
-out:
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }
 
 ic_err ic_store_channel_by_uuid(ic_conn *c, const char *uuid, ic_channel *out)

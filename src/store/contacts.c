@@ -189,7 +189,7 @@ static ic_err patch_str(const json_t *patch, const char *key, size_t max, bool *
 ic_err ic_store_contact_update(ic_conn *c, int64_t ws, int64_t id, const json_t *patch)
 {
     ic_stmt *s = NULL;
-    bool row = false, has_name = false, has_lang = false;
+    bool has_name = false, has_lang = false;
     const char *new_name = NULL, *new_lang = NULL;
     char *name = NULL, *lang = NULL, *fields_text = NULL;
     json_t *fields = NULL;
@@ -205,16 +205,9 @@ ic_err ic_store_contact_update(ic_conn *c, int64_t ws, int64_t id, const json_t 
     if (err != IC_OK)
         goto out;
 
-    err = ic_sql_query(c, SQL_PATCH_READ, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
+    err = ic_sql_row(c, SQL_PATCH_READ, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
     if (err != IC_OK)
         goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
     name = ic_strdup(has_name ? new_name : ic_sql_col_text(s, 0));
     lang = ic_strdup(has_lang ? new_lang : ic_sql_col_text(s, 1));
     const char *old_fields = ic_sql_col_text(s, 2);

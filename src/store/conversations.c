@@ -165,20 +165,11 @@ ic_err ic_store_conversation_parties(ic_conn *c, int64_t ws, int64_t conv_id, in
                                      int64_t *channel_id)
 {
     ic_stmt *s = NULL;
-    bool row = false;
-    ic_err err = ic_sql_query(c, SQL_PARTIES, IC_ARGS(IC_I64(ws), IC_I64(conv_id)), &s);
+    ic_err err = ic_sql_row(c, SQL_PARTIES, IC_ARGS(IC_I64(ws), IC_I64(conv_id)), &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
+        return err;
     *contact_id = ic_sql_col_i64(s, 0);
     *channel_id = ic_sql_col_i64(s, 1);
-out:
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }

@@ -337,22 +337,31 @@ out:
     return err;
 }
 
-ic_err ic_sql_one_i64(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, int64_t *out)
+ic_err ic_sql_row(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, ic_stmt **out)
 {
     ic_stmt *s = NULL;
     bool row = false;
+    *out = NULL;
     ic_err err = ic_sql_query(c, sql, args, n, &s);
-    if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
+    if (err == IC_OK)
+        err = ic_sql_step(s, &row);
+    if (err == IC_OK && !row)
         err = IC_ERR_NOT_FOUND;
-        goto out;
+    if (err != IC_OK) {
+        ic_sql_done(s);
+        return err;
     }
+    *out = s;
+    return IC_OK;
+}
+
+ic_err ic_sql_one_i64(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, int64_t *out)
+{
+    ic_stmt *s = NULL;
+    ic_err err = ic_sql_row(c, sql, args, n, &s);
+    if (err != IC_OK)
+        return err;
     *out = ic_sql_col_i64(s, 0);
-out:
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }

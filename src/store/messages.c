@@ -228,17 +228,11 @@ ic_err ic_store_outbox_get(ic_conn *c, int64_t channel_id, int64_t msg_id, ic_ou
                            void *arg)
 {
     ic_stmt *s = NULL;
-    bool row = false;
-    ic_err err = ic_sql_query(c, SQL_OUTBOX_ONE, IC_ARGS(IC_I64(msg_id), IC_I64(channel_id)), &s);
+    ic_err err = ic_sql_row(c, SQL_OUTBOX_ONE, IC_ARGS(IC_I64(msg_id), IC_I64(channel_id)), &s);
     if (err != IC_OK)
         return err;
-    err = ic_sql_step(s, &row);
-    if (err == IC_OK && !row)
-        err = IC_ERR_NOT_FOUND;
-    if (err == IC_OK) {
-        ic_message m = outbound_row(s);
-        err = cb(arg, &m);
-    }
+    ic_message m = outbound_row(s);
+    err = cb(arg, &m);
     ic_sql_done(s);
     return err;
 }

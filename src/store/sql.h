@@ -123,6 +123,12 @@ ic_err ic_sql_query(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t 
  * reported in order. */
 ic_err ic_sql_run(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, int64_t *changes);
 
+/* Runs a query expected to give at most one row and steps to it: on IC_OK
+ * *out is on that row (read its columns, then ic_sql_done(*out)); on any
+ * error, IC_ERR_NOT_FOUND when there is no row, *out is NULL and the
+ * statement has been given back. */
+ic_err ic_sql_row(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, ic_stmt **out);
+
 /* Runs a query expected to give at most one row and reads its first column
  * as an integer: IC_ERR_NOT_FOUND when there is no row. */
 ic_err ic_sql_one_i64(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n, int64_t *out);

@@ -116,17 +116,9 @@ static ic_err msg_load(ic_conn *c, const char *sql, const ic_sql_arg *args, size
                        bool first_is_channel, msg_state *m)
 {
     ic_stmt *s = NULL;
-    bool row = false;
-    ic_err err = ic_sql_query(c, sql, args, n, &s);
+    ic_err err = ic_sql_row(c, sql, args, n, &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
+        return err;
     if (first_is_channel)
         m->channel_id = ic_sql_col_i64(s, 0);
     else
@@ -134,9 +126,8 @@ static ic_err msg_load(ic_conn *c, const char *sql, const ic_sql_arg *args, size
     ic_strlcpy(m->status, ic_sql_col_text(s, 1), sizeof m->status);
     m->wa_id = ic_strdup(ic_sql_col_text(s, 2));
     m->sent_us = ic_sql_col_i64(s, 3);
-out:
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }
 
 /* Moves m to next (already checked with forward), keeping m in step. */

@@ -34,22 +34,13 @@ ic_err ic_store_workspace_insert(ic_conn *c, const char *name, int64_t *id)
 ic_err ic_store_workspace_get(ic_conn *c, int64_t id, char **name_out)
 {
     ic_stmt *s = NULL;
-    bool row = false;
     *name_out = NULL;
-    ic_err err = ic_sql_query(c, SQL_WS_GET, IC_ARGS(IC_I64(id)), &s);
+    ic_err err = ic_sql_row(c, SQL_WS_GET, IC_ARGS(IC_I64(id)), &s);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_step(s, &row);
-    if (err != IC_OK)
-        goto out;
-    if (!row) {
-        err = IC_ERR_NOT_FOUND;
-        goto out;
-    }
+        return err;
     *name_out = ic_strdup(ic_sql_col_text(s, 0));
-out:
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }
 
 static bool role_valid(const char *role)
