@@ -179,32 +179,6 @@ char *ic_api_json_dumps(const json_t *v)
     return ic_buf_steal(&b);
 }
 
-static int status_for(ic_err e)
-{
-    switch (e) {
-    case IC_ERR_INVALID:
-    case IC_ERR_PARSE:
-        return 400;
-    case IC_ERR_AUTH:
-        return 401;
-    case IC_ERR_FORBIDDEN:
-        return 403;
-    case IC_ERR_NOT_FOUND:
-        return 404;
-    case IC_ERR_EXISTS:
-        return 409;
-    case IC_ERR_TOO_BIG:
-        return 413;
-    case IC_ERR_LIMIT:
-    case IC_ERR_WINDOW_CLOSED:
-        return 422;
-    case IC_ERR_BUSY:
-        return 503;
-    default:
-        return 500;
-    }
-}
-
 const char *ic_api_error_code(ic_err e)
 {
     switch (e) {
@@ -227,6 +201,8 @@ const char *ic_api_error_code(ic_err e)
         return "window_closed";
     case IC_ERR_BUSY:
         return "busy";
+    case IC_ERR_DB:
+        return "unavailable";
     default:
         return "internal";
     }
@@ -248,14 +224,15 @@ static const char *generic_message(ic_err e)
 
 void ic_api_fail(ic_req *r, ic_err e, const ic_errmsg *em)
 {
-    int status = status_for(e);
+    int status = ic_http_status_for(e);
     const char *msg = generic_message(e);
     if (status < 500 && em && em->msg[0])
         msg = em->msg;
     if (status >= 500 && e != IC_ERR_BUSY) {
         IC_ERROR("api_error", "rid=%s path=%s err=\"%s\"", ic_req_id(r), ic_req_path(r),
                  ic_strerror(e));
-        msg = "internal error; the server log has the details";
+        msg = e == IC_ERR_DB ? "the database is unavailable; retry later"
+                             : "internal error; the server log has the details";
     }
     if (status == 401)
         ic_req_add_header(r, "WWW-Authenticate", "Bearer realm=\"impactchat\"");

@@ -164,6 +164,7 @@ static enum MHD_Result dispatch(ic_http *h, ic_req *r)
     } else if (r->deferred) {
         pthread_mutex_lock(&h->mu);
         if (!h->closing) {
+            r->dprev = NULL;
             r->dnext = h->deferred_head;
             if (h->deferred_head)
                 h->deferred_head->dprev = r;
@@ -238,14 +239,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     r->resp = NULL;
     if (r->listed) {
         pthread_mutex_lock(&h->mu);
-        if (r->dprev)
-            r->dprev->dnext = r->dnext;
-        else
-            h->deferred_head = r->dnext;
-        if (r->dnext)
-            r->dnext->dprev = r->dprev;
-        r->dprev = r->dnext = NULL;
-        h->deferred_count--;
+        ic_http_deferred_unlink(h, r);
         r->listed = false;
         pthread_mutex_unlock(&h->mu);
     }
@@ -399,6 +393,18 @@ void ic_http_stop(ic_http *h, int grace_ms)
     pthread_mutex_destroy(&h->mu);
     ic_free(h->listen_addr);
     ic_free(h);
+}
+
+void ic_http_deferred_unlink(ic_http *h, ic_req *r)
+{
+    if (r->dprev)
+        r->dprev->dnext = r->dnext;
+    else
+        h->deferred_head = r->dnext;
+    if (r->dnext)
+        r->dnext->dprev = r->dprev;
+    r->dprev = r->dnext = NULL;
+    h->deferred_count--;
 }
 
 /* Maps an error to the API's HTTP status; see http.h. Pure. */

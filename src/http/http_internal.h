@@ -109,6 +109,11 @@ struct ic_http {
     struct ic_http_waker *waker;
 };
 
+/* http.c */
+/* Takes r out of h's list of deferred requests. The caller holds h->mu and
+ * r is in the list. */
+void ic_http_deferred_unlink(ic_http *h, ic_req *r);
+
 /* router.c */
 void ic_http_routes_free(ic_http *h);
 /* Splits r->path, finds the route for r->method, sets r->route and its

@@ -204,14 +204,7 @@ void ic_req_finish(ic_req *r, int status, struct MHD_Response *resp, bool user)
     r->resp = resp;
     if (r->listed) {
         pthread_mutex_lock(&h->mu);
-        if (r->dprev)
-            r->dprev->dnext = r->dnext;
-        else
-            h->deferred_head = r->dnext;
-        if (r->dnext)
-            r->dnext->dprev = r->dprev;
-        r->dprev = r->dnext = NULL;
-        h->deferred_count--;
+        ic_http_deferred_unlink(h, r);
         atomic_fetch_add(&h->resuming_now, 1);
         pthread_mutex_unlock(&h->mu);
         r->listed = false;
