@@ -160,12 +160,7 @@ out:
 
 ic_err ic_store_contact_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
-    ic_stmt *s = NULL;
-    *out = NULL;
-    ic_err err = ic_sql_query(c, SQL_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
-    if (err != IC_OK)
-        return err;
-    return ic_sql_one_json(s, contact_json, out);
+    return ic_sql_get_json(c, SQL_GET, ws, id, contact_json, out);
 }
 
 /* Reads an optional string-or-null member of patch into *val (borrowed);

@@ -146,12 +146,7 @@ static json_t *media_json(ic_stmt *s)
 
 ic_err ic_store_media_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
-    ic_stmt *s = NULL;
-    *out = NULL;
-    ic_err err = ic_sql_query(c, SQL_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
-    if (err != IC_OK)
-        return err;
-    return ic_sql_one_json(s, media_json, out);
+    return ic_sql_get_json(c, SQL_GET, ws, id, media_json, out);
 }
 
 ic_err ic_store_media_pending(ic_conn *c, int limit, json_t **out)

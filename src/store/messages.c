@@ -337,12 +337,7 @@ ic_err ic_store_messages_list(ic_conn *c, int64_t ws, int64_t conv_id, int64_t c
 
 ic_err ic_store_message_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
-    ic_stmt *s = NULL;
-    *out = NULL;
-    ic_err err = ic_sql_query(c, SQL_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
-    if (err != IC_OK)
-        return err;
-    return ic_sql_one_json(s, message_json, out);
+    return ic_sql_get_json(c, SQL_GET, ws, id, message_json, out);
 }
 
 ic_err ic_store_count_messages(ic_conn *c, int64_t ws, ic_direction dir, int64_t *n)

@@ -86,15 +86,15 @@ ic_err ic_sql_page(ic_stmt *s, int limit, json_t *(*row)(ic_stmt *s), json_t **i
     return IC_OK;
 }
 
-ic_err ic_sql_one_json(ic_stmt *s, json_t *(*row)(ic_stmt *s), json_t **out)
+ic_err ic_sql_get_json(ic_conn *c, const char *sql, int64_t ws, int64_t id,
+                       json_t *(*row)(ic_stmt *s), json_t **out)
 {
-    bool has = false;
+    ic_stmt *s = NULL;
     *out = NULL;
-    ic_err err = ic_sql_step(s, &has);
-    if (err == IC_OK && !has)
-        err = IC_ERR_NOT_FOUND;
-    if (err == IC_OK)
-        *out = row(s);
+    ic_err err = ic_sql_row(c, sql, IC_ARGS(IC_I64(ws), IC_I64(id)), &s);
+    if (err != IC_OK)
+        return err;
+    *out = row(s);
     ic_sql_done(s);
-    return err;
+    return IC_OK;
 }
