@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "test_db.h"
+#include "test_helpers.h"
 
 typedef struct fx {
     char dir[512];
@@ -30,22 +31,6 @@ typedef struct fx {
     int64_t ws;
     int64_t ch;
 } fx;
-
-static void read_file(const char *rel, ic_buf *out)
-{
-    const char *shared = getenv("IC_SHARED_DIR");
-    assert_non_null(shared);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", shared, rel);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open %s", path);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        ic_buf_append(out, chunk, n);
-    fclose(fp);
-}
 
 static int setup(void **state)
 {
@@ -129,7 +114,7 @@ static ic_err ingest_apply(ic_conn *tx, ic_write_job *job)
 static ic_err ingest(fx *f, const char *rel, int64_t ch, ic_ingest_counts *counts)
 {
     ic_buf body = IC_BUF_INIT;
-    read_file(rel, &body);
+    test_read_shared(rel, &body);
     ingest_job j;
     memset(&j, 0, sizeof j);
     ic_errmsg em = {{0}};

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "test_db.h"
+#include "test_helpers.h"
 
 typedef struct fx {
     char dir[512];
@@ -130,28 +131,6 @@ static void contact_job_init(contact_job *j, fx *f, const char *wa_id, _Atomic i
     j->done_count = counter;
 }
 
-/* Holds the writer until opened, so the jobs submitted meanwhile run
- * together in the next batch. */
-typedef struct gate {
-    ic_write_job job;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool entered, open;
-} gate;
-
-static ic_err gate_apply(ic_conn *tx, ic_write_job *job)
-{
-    (void)tx;
-    gate *g = (gate *)job;
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-    return IC_OK;
-}
-
 static int64_t contacts(fx *f, ic_err *err)
 {
     int64_t n = -1;
@@ -177,16 +156,8 @@ static void test_connections_killed_mid_batch(void **state)
     assert_int_equal(err, IC_OK);
 
     /* One batch: a, k (which kills every connection after its insert), b. */
-    gate g;
-    memset(&g, 0, sizeof g);
-    g.job.apply = gate_apply;
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cv, NULL);
-    assert_int_equal(ic_writer_submit(f->w, &g.job), IC_OK);
-    pthread_mutex_lock(&g.mu);
-    while (!g.entered)
-        pthread_cond_wait(&g.cv, &g.mu);
-    pthread_mutex_unlock(&g.mu);
+    test_gate g;
+    test_gate_close(f->w, &g);
     contact_job a, k, b;
     contact_job_init(&a, f, "27820000002", &done);
     contact_job_init(&k, f, "27820000003", &done);
@@ -195,10 +166,7 @@ static void test_connections_killed_mid_batch(void **state)
     assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &k.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
-    pthread_mutex_lock(&g.mu);
-    g.open = true;
-    pthread_cond_broadcast(&g.cv);
-    pthread_mutex_unlock(&g.mu);
+    test_gate_open(&g);
     while (atomic_load(&done) < 3)
         ic_sleep_us(1000);
     /* The connection was lost: 503 for all three, the client retries. */

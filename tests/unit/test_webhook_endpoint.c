@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "test_db.h"
+#include "test_helpers.h"
 
 #define SECRET "fb_app_secret"
 #define VERIFY "verify-me"
@@ -150,22 +151,6 @@ static long long json_int(resp *r, const char *key)
     return n;
 }
 
-static void read_shared(const char *rel, ic_buf *out)
-{
-    const char *shared = getenv("IC_SHARED_DIR");
-    assert_non_null(shared);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", shared, rel);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot open %s", path);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        ic_buf_append(out, chunk, n);
-    fclose(fp);
-}
-
 static int64_t q_int(fx *f, const char *sql)
 {
     return test_view_i64(&f->raw, sql);
@@ -289,7 +274,7 @@ static void test_post_stores_then_answers(void **state)
 {
     fx *f = *state;
     ic_buf body = IC_BUF_INIT;
-    read_shared(WAC "hello.json", &body);
+    test_read_shared(WAC "hello.json", &body);
     resp r;
     char v[64];
     post(f->url, body.data, body.len, NULL, &r);
@@ -319,7 +304,7 @@ static void test_bad_signature(void **state)
 {
     fx *f = *state;
     ic_buf body = IC_BUF_INIT;
-    read_shared(WAC "hello.json", &body);
+    test_read_shared(WAC "hello.json", &body);
     resp r;
 
     /* Signed with another secret. */
@@ -355,7 +340,7 @@ static void test_unknown_channel(void **state)
 {
     fx *f = *state;
     ic_buf body = IC_BUF_INIT;
-    read_shared(WAC "hello.json", &body);
+    test_read_shared(WAC "hello.json", &body);
     resp r;
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/webhooks/whatsapp/not-a-channel", f->port);
@@ -413,7 +398,7 @@ static void test_other_number_is_not_ours(void **state)
     fx *f = *state;
     ic_buf body = IC_BUF_INIT;
     /* Meta's example belongs to phone number id 106540352242922, not ours. */
-    read_shared("whatsapp/examples/status-delivered.json", &body);
+    test_read_shared("whatsapp/examples/status-delivered.json", &body);
     resp r;
     post(f->url, body.data, body.len, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -432,7 +417,7 @@ static void test_concurrent_posts(void **state)
 {
     fx *f = *state;
     ic_buf tpl = IC_BUF_INIT;
-    read_shared(WAC "hello.json", &tpl);
+    test_read_shared(WAC "hello.json", &tpl);
     const char *at = strstr(tpl.data, "external_id");
     assert_non_null(at);
     size_t pre = (size_t)(at - tpl.data);
@@ -491,26 +476,6 @@ static void test_health(void **state)
     resp_free(&r);
 }
 
-/* A job that holds the writer until the test opens the gate. */
-typedef struct gate {
-    ic_write_job job;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool entered, open;
-} gate;
-
-static ic_err gate_apply(ic_conn *tx, ic_write_job *job)
-{
-    gate *g = job->arg;
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-    return IC_OK;
-}
-
 static ic_err noop_apply(ic_conn *tx, ic_write_job *job)
 {
     return IC_OK;
@@ -519,22 +484,14 @@ static ic_err noop_apply(ic_conn *tx, ic_write_job *job)
 static void test_writer_full(void **state)
 {
     fx *f = start(1);
-    gate g = {.open = false};
-    pthread_mutex_init(&g.mu, NULL);
-    pthread_cond_init(&g.cv, NULL);
-    g.job.apply = gate_apply;
-    g.job.arg = &g;
-    assert_int_equal(ic_writer_submit(f->app.writer, &g.job), IC_OK);
-    pthread_mutex_lock(&g.mu);
-    while (!g.entered)
-        pthread_cond_wait(&g.cv, &g.mu);
-    pthread_mutex_unlock(&g.mu);
+    test_gate g;
+    test_gate_close(f->app.writer, &g);
     /* The writer is busy with the gate; one more job fills its queue. */
     ic_write_job filler = {.apply = noop_apply};
     assert_int_equal(ic_writer_submit(f->app.writer, &filler), IC_OK);
 
     ic_buf body = IC_BUF_INIT;
-    read_shared(WAC "hello.json", &body);
+    test_read_shared(WAC "hello.json", &body);
     resp r;
     char v[64];
     post(f->url, body.data, body.len, NULL, &r);
@@ -548,10 +505,7 @@ static void test_writer_full(void **state)
     assert_non_null(strstr(ic_buf_cstr(&r.body), "\"not ready\""));
     resp_free(&r);
 
-    pthread_mutex_lock(&g.mu);
-    g.open = true;
-    pthread_cond_broadcast(&g.cv);
-    pthread_mutex_unlock(&g.mu);
+    test_gate_open(&g);
 
     /* Once the writer has caught up the same delivery is taken. */
     ic_write_job sync = {.apply = noop_apply};

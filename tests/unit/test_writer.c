@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "test_db.h"
+#include "test_helpers.h"
 
 typedef struct fx {
     char dir[512];
@@ -102,53 +103,6 @@ static void contact_job_init(contact_job *j, int64_t ws, const char *wa_id, _Ato
     j->done_count = counter;
 }
 
-/* A job that holds the writer until released, so that the jobs submitted
- * meanwhile are certain to run together in the next batch. */
-typedef struct gate {
-    ic_write_job job;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool entered, open;
-} gate;
-
-static ic_err gate_apply(ic_conn *tx, ic_write_job *job)
-{
-    gate *g = (gate *)job;
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-    return IC_OK;
-}
-
-static void gate_init(gate *g)
-{
-    memset(g, 0, sizeof *g);
-    g->job.apply = gate_apply;
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-}
-
-/* Submits g and waits until the writer is inside it. */
-static void gate_close(ic_writer *w, gate *g)
-{
-    assert_int_equal(ic_writer_submit(w, &g->job), IC_OK);
-    pthread_mutex_lock(&g->mu);
-    while (!g->entered)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
 static void wait_count(_Atomic int *n, int want)
 {
     while (atomic_load(n) < want)
@@ -189,19 +143,18 @@ static void test_failing_job_alone(void **state)
     fx *f = *state;
     ic_errmsg em = {{0}};
     _Atomic int done = 0;
-    gate g;
-    gate_init(&g);
+    test_gate g;
     contact_job a, b, c;
     contact_job_init(&a, f->ws, "111", &done);
     contact_job_init(&b, f->ws, "222", &done);
     contact_job_init(&c, f->ws, "333", &done);
     b.fail = true;
     assert_int_equal(ic_writer_start(f->db, 16, &f->w, &em), IC_OK);
-    gate_close(f->w, &g);
+    test_gate_close(f->w, &g);
     assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &c.job), IC_OK);
-    gate_open(&g);
+    test_gate_open(&g);
     wait_count(&done, 3);
     assert_int_equal(a.result, IC_OK);
     assert_int_equal(b.result, IC_ERR_INVALID);
@@ -234,19 +187,18 @@ static void test_failing_statement_alone(void **state)
     fx *f = *state;
     ic_errmsg em = {{0}};
     _Atomic int done = 0;
-    gate g;
-    gate_init(&g);
+    test_gate g;
     contact_job a, b, c;
     contact_job_init(&a, f->ws, "111", &done);
     contact_job_init(&b, f->ws, "dup", &done);
     contact_job_init(&c, f->ws, "333", &done);
     b.job.apply = dup_apply;
     assert_int_equal(ic_writer_start(f->db, 16, &f->w, &em), IC_OK);
-    gate_close(f->w, &g);
+    test_gate_close(f->w, &g);
     assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &c.job), IC_OK);
-    gate_open(&g);
+    test_gate_open(&g);
     wait_count(&done, 3);
     assert_int_equal(a.result, IC_OK);
     assert_int_equal(b.result, IC_ERR_EXISTS);
@@ -255,16 +207,15 @@ static void test_failing_statement_alone(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM contacts WHERE wa_id = '333'"), 1);
     /* Again with the failing statement last in its batch: its failure shows
      * only when the writer flushes before COMMIT. */
-    gate g2;
-    gate_init(&g2);
+    test_gate g2;
     contact_job d, e;
     contact_job_init(&d, f->ws, "444", &done);
     contact_job_init(&e, f->ws, "dup", &done);
     e.job.apply = dup_apply;
-    gate_close(f->w, &g2);
+    test_gate_close(f->w, &g2);
     assert_int_equal(ic_writer_submit(f->w, &d.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &e.job), IC_OK);
-    gate_open(&g2);
+    test_gate_open(&g2);
     wait_count(&done, 5);
     assert_int_equal(d.result, IC_OK);
     assert_int_equal(e.result, IC_ERR_EXISTS);
@@ -303,18 +254,17 @@ static void test_commit_failure_fails_all(void **state)
     fx *f = *state;
     ic_errmsg em = {{0}};
     _Atomic int done = 0;
-    gate g;
-    gate_init(&g);
+    test_gate g;
     contact_job a, bad;
     contact_job_init(&a, f->ws, "444", &done);
     contact_job_init(&bad, f->ws, "x", &done);
     bad.job.apply = bad_fk_apply;
     bad.job.done = record_done;
     assert_int_equal(ic_writer_start(f->db, 16, &f->w, &em), IC_OK);
-    gate_close(f->w, &g);
+    test_gate_close(f->w, &g);
     assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &bad.job), IC_OK);
-    gate_open(&g);
+    test_gate_open(&g);
     wait_count(&done, 2);
     assert_int_equal(a.result, IC_ERR_DB);
     assert_int_equal(bad.result, IC_ERR_DB);
@@ -331,18 +281,17 @@ static void test_busy_when_full(void **state)
     fx *f = *state;
     ic_errmsg em = {{0}};
     _Atomic int done = 0;
-    gate g;
-    gate_init(&g);
+    test_gate g;
     contact_job a, b, c;
     contact_job_init(&a, f->ws, "1", &done);
     contact_job_init(&b, f->ws, "2", &done);
     contact_job_init(&c, f->ws, "3", &done);
     assert_int_equal(ic_writer_start(f->db, 2, &f->w, &em), IC_OK);
-    gate_close(f->w, &g);
+    test_gate_close(f->w, &g);
     assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
     assert_int_equal(ic_writer_submit(f->w, &c.job), IC_ERR_BUSY);
-    gate_open(&g);
+    test_gate_open(&g);
     wait_count(&done, 2);
     assert_int_equal(a.result, IC_OK);
     assert_int_equal(b.result, IC_OK);
@@ -363,10 +312,9 @@ static void test_stop_drains(void **state)
     enum { N = 300, EXTRA = 64 };
     static contact_job jobs[N], extra[EXTRA];
     _Atomic int done = 0;
-    gate g;
-    gate_init(&g);
+    test_gate g;
     assert_int_equal(ic_writer_start(f->db, N + 2 * EXTRA, &f->w, &em), IC_OK);
-    gate_close(f->w, &g);
+    test_gate_close(f->w, &g);
     for (int i = 0; i < N; i++) {
         char wa[32];
         snprintf(wa, sizeof wa, "2783%07d", i);
@@ -392,7 +340,7 @@ static void test_stop_drains(void **state)
         ic_sleep_us(1000);
     }
     assert_int_equal(err, IC_ERR_BUSY);
-    gate_open(&g);
+    test_gate_open(&g);
     pthread_join(t, NULL);
     assert_int_equal(count(f, "SELECT count(*) FROM contacts WHERE wa_id LIKE '2783%'"), N);
     assert_int_equal(count(f, "SELECT count(*) FROM contacts WHERE wa_id LIKE '2785%'"), accepted);
