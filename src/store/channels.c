@@ -199,25 +199,5 @@ static json_t *channel_json(ic_stmt *s)
 
 ic_err ic_store_channels_json(ic_conn *c, int64_t ws, json_t **out)
 {
-    ic_stmt *s = NULL;
-    bool row = false;
-    json_t *arr = json_array();
-    *out = NULL;
-    ic_err err = ic_sql_query(c, SQL_LIST, IC_ARGS(IC_I64(ws)), &s);
-    if (err != IC_OK)
-        goto out;
-    for (;;) {
-        err = ic_sql_step(s, &row);
-        if (err != IC_OK || !row)
-            break;
-        json_array_append_new(arr, channel_json(s));
-    }
-out:
-    ic_sql_done(s);
-    if (err != IC_OK) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return IC_OK;
+    return ic_sql_all_json(c, SQL_LIST, IC_ARGS(IC_I64(ws)), channel_json, out);
 }

@@ -149,30 +149,17 @@ ic_err ic_store_media_get(ic_conn *c, int64_t ws, int64_t id, json_t **out)
     return ic_sql_get_json(c, SQL_GET, ws, id, media_json, out);
 }
 
+/* A pending row for the fetcher, which also needs the workspace to record
+ * the result. */
+static json_t *pending_json(ic_stmt *s)
+{
+    json_t *o = media_json(s);
+    json_object_set_new(o, "workspace_id", json_integer(ic_sql_col_i64(s, 9)));
+    return o;
+}
+
 ic_err ic_store_media_pending(ic_conn *c, int limit, json_t **out)
 {
-    ic_stmt *s = NULL;
-    bool row = false;
-    json_t *arr = json_array();
-    *out = NULL;
-    ic_err err = ic_sql_query(c, SQL_PENDING, IC_ARGS(IC_I64(ic_sql_page_limit(limit))), &s);
-    if (err != IC_OK)
-        goto out;
-    for (;;) {
-        err = ic_sql_step(s, &row);
-        if (err != IC_OK || !row)
-            break;
-        json_t *o = media_json(s);
-        /* The fetcher needs the workspace to record the result. */
-        json_object_set_new(o, "workspace_id", json_integer(ic_sql_col_i64(s, 9)));
-        json_array_append_new(arr, o);
-    }
-out:
-    ic_sql_done(s);
-    if (err != IC_OK) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return IC_OK;
+    return ic_sql_all_json(c, SQL_PENDING, IC_ARGS(IC_I64(ic_sql_page_limit(limit))), pending_json,
+                           out);
 }

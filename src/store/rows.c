@@ -86,6 +86,31 @@ ic_err ic_sql_page(ic_stmt *s, int limit, json_t *(*row)(ic_stmt *s), json_t **i
     return IC_OK;
 }
 
+ic_err ic_sql_all_json(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n,
+                       json_t *(*row)(ic_stmt *s), json_t **out)
+{
+    ic_stmt *s = NULL;
+    bool has = false;
+    *out = NULL;
+    ic_err err = ic_sql_query(c, sql, args, n, &s);
+    if (err != IC_OK)
+        return err;
+    json_t *arr = json_array();
+    for (;;) {
+        err = ic_sql_step(s, &has);
+        if (err != IC_OK || !has)
+            break;
+        json_array_append_new(arr, row(s));
+    }
+    ic_sql_done(s);
+    if (err != IC_OK) {
+        json_decref(arr);
+        return err;
+    }
+    *out = arr;
+    return IC_OK;
+}
+
 ic_err ic_sql_get_json(ic_conn *c, const char *sql, int64_t ws, int64_t id,
                        json_t *(*row)(ic_stmt *s), json_t **out)
 {

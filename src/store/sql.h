@@ -180,6 +180,11 @@ int64_t ic_sql_page_cursor(int64_t cursor);
 ic_err ic_sql_page(ic_stmt *s, int limit, json_t *(*row)(ic_stmt *s), json_t **items,
                    int64_t *next);
 
+/* Reads every row of query sql (bound to args) into a new array of row(s)
+ * objects in *out (owned; NULL on error). */
+ic_err ic_sql_all_json(ic_conn *c, const char *sql, const ic_sql_arg *args, size_t n,
+                       json_t *(*row)(ic_stmt *s), json_t **out);
+
 /* Reads one row of a workspace's table by id into *out with row(s): sql
  * takes $1 = ws and $2 = id. No row is IC_ERR_NOT_FOUND (and *out NULL). */
 ic_err ic_sql_get_json(ic_conn *c, const char *sql, int64_t ws, int64_t id,

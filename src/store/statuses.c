@@ -317,32 +317,12 @@ static json_t *history_json(ic_stmt *s)
 
 ic_err ic_store_message_statuses(ic_conn *c, int64_t ws, int64_t id, json_t **out)
 {
-    ic_stmt *s = NULL;
-    bool row = false;
     int64_t found = 0;
-    json_t *arr = NULL;
     *out = NULL;
     ic_err err = ic_sql_one_i64(c, SQL_MSG_IN_WS, IC_ARGS(IC_I64(ws), IC_I64(id)), &found);
     if (err != IC_OK)
-        goto out;
-    err = ic_sql_query(c, SQL_HISTORY, IC_ARGS(IC_I64(id)), &s);
-    if (err != IC_OK)
-        goto out;
-    arr = json_array();
-    for (;;) {
-        err = ic_sql_step(s, &row);
-        if (err != IC_OK || !row)
-            break;
-        json_array_append_new(arr, history_json(s));
-    }
-out:
-    ic_sql_done(s);
-    if (err != IC_OK) {
-        json_decref(arr);
         return err;
-    }
-    *out = arr;
-    return IC_OK;
+    return ic_sql_all_json(c, SQL_HISTORY, IC_ARGS(IC_I64(id)), history_json, out);
 }
 
 ic_err ic_store_channel_error_insert(ic_conn *c, int64_t ws, int64_t channel_id, int code,
