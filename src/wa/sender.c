@@ -178,14 +178,14 @@ static ic_err load_cb(void *arg, const ic_message *m)
 static void chan_load(snd_chan *ch, ic_conn *conn)
 {
     load_ctx x = {ch, 0};
-    ch->overflowed = false;
+    ch->must_reload = false;
     ic_err e = ic_store_outbox_load(conn, ch->ch.id, load_cb, &x);
     if (e == IC_ERR_BUSY) {
-        ch->overflowed = true;
+        ch->must_reload = true;
         IC_WARN("sender_outbox_full", "channel=%" PRId64 " held=%zu", ch->ch.id,
                 ic_outbox_count(ch->outbox));
     } else if (e != IC_OK) {
-        ch->overflowed = true; /* tried again once the channel is idle */
+        ch->must_reload = true; /* tried again once the channel is idle */
         IC_ERROR("sender_outbox_load_failed", "channel=%" PRId64 " err=\"%s\"", ch->ch.id,
                  ic_strerror(e));
     }
@@ -251,13 +251,13 @@ static void take_note(ic_sender *s, const snd_note *n)
     }
     if (!ch->held)
         return; /* another node sends for it, or the load will see it */
-    if (ch->overflowed) {
+    if (ch->must_reload) {
         atomic_fetch_add(&s->st_overflowed, 1);
         return; /* stays queued in the database: reloaded after draining */
     }
     ic_err e = ic_outbox_push(ch->outbox, n->id, n->contact_id, (ic_lane)n->lane, n->flags);
     if (e == IC_ERR_BUSY) {
-        ch->overflowed = true;
+        ch->must_reload = true;
         atomic_fetch_add(&s->st_overflowed, 1);
         IC_WARN("sender_outbox_full", "channel=%" PRId64 " held=%zu", ch->ch.id,
                 ic_outbox_count(ch->outbox));
@@ -278,7 +278,7 @@ static void fill(ic_sender *s, snd_chan *ch, int64_t now)
     }
     if (ch->pacer.paused_until > now)
         return;
-    if (ch->overflowed && ic_outbox_count(ch->outbox) == 0 && ch->outstanding == 0)
+    if (ch->must_reload && ic_outbox_count(ch->outbox) == 0 && ch->outstanding == 0)
         chan_load(ch, s->conn); /* nothing of this channel is in flight: safe */
     ic_outbox_item it;
     for (int i = 0; i < PREPARES_PER_ROUND && ch->pipeline < ch->pipeline_cap; i++) {
@@ -288,55 +288,33 @@ static void fill(ic_sender *s, snd_chan *ch, int64_t now)
     }
 }
 
-/* Drops the ready jobs that may no longer go: all of them when the lease is
- * not (or no longer surely) ours, else those marked under an older epoch.
- * Their rows stay "sending": whoever holds the lease queues them again once
- * they are stale. */
-static void drop_unsendable(ic_sender *s, snd_chan *ch, int64_t now)
-{
-    bool ok = ic_snd_lease_ok(ch, now);
-    size_t dropped = 0;
-    for (int lane = 0; lane < 2; lane++) {
-        snd_fifo keep = {0};
-        snd_job *j;
-        while ((j = ic_snd_fifo_pop(&ch->ready[lane])) != NULL) {
-            if (ok && j->epoch == ch->epoch) {
-                ic_snd_fifo_push(&keep, j, false);
-                continue;
-            }
-            ch->pipeline--;
-            ic_outbox_done(ch->outbox, j->contact_id, now);
-            ic_snd_job_free(s, j);
-            dropped++;
-        }
-        ch->ready[lane] = keep;
-    }
-    if (dropped)
-        IC_WARN("sender_ready_dropped", "channel=%" PRId64 " messages=%zu", ch->ch.id, dropped);
-}
-
+/* Issues the channel's ready jobs as the pacer and the in-flight cap allow.
+ * A job that may no longer go (the lease is not, or no longer surely, ours,
+ * or it was marked under an older epoch) is dropped instead: its row stays
+ * "sending", and whoever holds the lease queues it again once it is stale. */
 static void issue_ready(ic_sender *s, snd_chan *ch)
 {
-    int64_t now = ic_mono_us();
-    if ((ch->ready[0].head || ch->ready[1].head) &&
-        (!ic_snd_lease_ok(ch, now) ||
-         (ch->ready[0].head ? ch->ready[0].head : ch->ready[1].head)->epoch != ch->epoch))
-        drop_unsendable(s, ch, now);
+    size_t dropped = 0;
     while (s->in_flight < (size_t)s->opt.max_conns) {
         snd_fifo *q = ch->ready[0].head ? &ch->ready[0] : &ch->ready[1];
         if (!q->head)
-            return;
-        now = ic_mono_us(); /* the pacer counts the real issue time */
-        if (ic_pacer_next_us(&ch->pacer, now) > now)
-            return;
-        if (!ic_snd_lease_ok(ch, now) || q->head->epoch != ch->epoch) {
-            drop_unsendable(s, ch, now);
-            continue;
-        }
+            break;
+        int64_t now = ic_mono_us(); /* the pacer counts the real issue time */
+        bool sendable = ic_snd_lease_ok(ch, now) && q->head->epoch == ch->epoch;
+        if (sendable && ic_pacer_next_us(&ch->pacer, now) > now)
+            break;
         snd_job *j = ic_snd_fifo_pop(q);
         ch->pipeline--;
-        ic_snd_http_issue(s, j, now);
+        if (sendable) {
+            ic_snd_http_issue(s, j, now);
+            continue;
+        }
+        ic_outbox_done(ch->outbox, j->contact_id, now);
+        ic_snd_job_free(s, j);
+        dropped++;
     }
+    if (dropped)
+        IC_WARN("sender_ready_dropped", "channel=%" PRId64 " messages=%zu", ch->ch.id, dropped);
 }
 
 /* Stop: what was picked but never left goes back to "queued". */
@@ -450,7 +428,7 @@ static void *sender_main(void *arg)
                 take_note(s, &notes[i]);
             if (overflowed)
                 for (size_t i = 0; i < s->nchans; i++)
-                    s->chans[i]->overflowed = true;
+                    s->chans[i]->must_reload = true;
         }
         if (!draining)
             ic_snd_leases_tick(s, now);

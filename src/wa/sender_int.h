@@ -100,7 +100,9 @@ struct snd_chan {
     size_t pipeline;     /* jobs marking or ready (picked, request not issued) */
     size_t pipeline_cap; /* how far ahead of the pacer picks may run */
     size_t outstanding;  /* jobs alive for this channel, any state */
-    bool overflowed;     /* the database holds queued messages memory does not */
+    bool must_reload;    /* the database may hold queued messages memory does not
+                            (beyond the cap, lease just taken, notes missed):
+                            reload once nothing of the channel is in flight */
     ic_idmap window;     /* contact id -> Meta time of their last message (cache) */
 
     /* the lease (sender_lease.c): only the node holding it sends */

@@ -67,18 +67,26 @@ static void done_lease(ic_write_job *wj, ic_err result)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void submit_lease(ic_sender *s, snd_chan *ch, int64_t now)
+/* Prepares ch's lease job: a take-or-renew, or a release. */
+static snd_lease_job *lease_job(ic_sender *s, snd_chan *ch, bool release)
 {
     snd_lease_job *lj = &ch->lease_job;
     memset(lj, 0, sizeof *lj);
     lj->owner = s;
     lj->ch = ch;
+    lj->release = release;
     lj->epoch = ch->held ? ch->epoch : 0;
+    lj->wj.apply = apply_lease;
+    lj->wj.arg = lj;
+    return lj;
+}
+
+static void submit_lease(ic_sender *s, snd_chan *ch, int64_t now)
+{
+    snd_lease_job *lj = lease_job(s, ch, false);
     lj->now_us = ic_now_us();
     lj->submit_mono = now;
-    lj->wj.apply = apply_lease;
     lj->wj.done = done_lease;
-    lj->wj.arg = lj;
     if (ic_writer_submit(s->writer, &lj->wj) != IC_OK) {
         ch->lease_next_us = now + RETRY_FAILED_US; /* the writer is full: later */
         return;
@@ -123,7 +131,7 @@ void ic_snd_lease_written(ic_sender *s, snd_lease_job *lj, int64_t now)
     if (!ch->held) {
         ch->held = true;
         ch->epoch = lj->epoch_out;
-        ch->overflowed = true; /* load the outbox once nothing is in flight */
+        ch->must_reload = true; /* load the outbox once nothing is in flight */
         ch->sweep_next_us = now;
         ch->sweep_after_id = 0;
         atomic_fetch_add(&s->st_leases_taken, 1);
@@ -192,7 +200,7 @@ void ic_snd_leases_tick(ic_sender *s, int64_t now)
             lease_lost(s, ch, "not_renewed_in_time");
         if (!ch->lease_pending && now >= ch->lease_next_us)
             submit_lease(s, ch, now);
-        if (ic_snd_lease_ok(ch, now) && !ch->overflowed && s->opt.reconcile_after_us > 0 &&
+        if (ic_snd_lease_ok(ch, now) && !ch->must_reload && s->opt.reconcile_after_us > 0 &&
             now >= ch->sweep_next_us && !s->busy.head)
             sweep(s, ch, now);
     }
@@ -219,14 +227,7 @@ void ic_snd_leases_release(ic_sender *s)
         snd_chan *ch = s->chans[i];
         if (!ch->held || ch->lease_pending)
             continue;
-        snd_lease_job *lj = &ch->lease_job;
-        memset(lj, 0, sizeof *lj);
-        lj->owner = s;
-        lj->ch = ch;
-        lj->release = true;
-        lj->epoch = ch->epoch;
-        lj->wj.apply = apply_lease;
-        lj->wj.arg = lj;
+        snd_lease_job *lj = lease_job(s, ch, true);
         if (ic_writer_run(s->writer, &lj->wj) == IC_OK)
             IC_INFO("sender_lease_released", "channel=%" PRId64, ch->ch.id);
         ch->held = false;
