@@ -78,4 +78,15 @@ static inline void test_gate_open(test_gate *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+/* Submits jobs[0..n) to w so that they run together in one batch (behind
+ * a gate), and lets the writer go; the caller then waits for their done. */
+static inline void test_one_batch(ic_writer *w, ic_write_job *const *jobs, size_t n)
+{
+    test_gate g;
+    test_gate_close(w, &g);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ic_writer_submit(w, jobs[i]), IC_OK);
+    test_gate_open(&g);
+}
+
 #endif

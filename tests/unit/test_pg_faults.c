@@ -156,17 +156,12 @@ static void test_connections_killed_mid_batch(void **state)
     assert_int_equal(err, IC_OK);
 
     /* One batch: a, k (which kills every connection after its insert), b. */
-    test_gate g;
-    test_gate_close(f->w, &g);
     contact_job a, k, b;
     contact_job_init(&a, f, "27820000002", &done);
     contact_job_init(&k, f, "27820000003", &done);
     contact_job_init(&b, f, "27820000004", &done);
     k.kill = true;
-    assert_int_equal(ic_writer_submit(f->w, &a.job), IC_OK);
-    assert_int_equal(ic_writer_submit(f->w, &k.job), IC_OK);
-    assert_int_equal(ic_writer_submit(f->w, &b.job), IC_OK);
-    test_gate_open(&g);
+    test_one_batch(f->w, (ic_write_job *[]){&a.job, &k.job, &b.job}, 3);
     while (atomic_load(&done) < 3)
         ic_sleep_us(1000);
     /* The connection was lost: 503 for all three, the client retries. */
@@ -199,8 +194,6 @@ static void test_connections_killed_mid_batch(void **state)
                      IC_OK);
     assert_int_equal(ic_store_contact_by_wa_id(ic_db_thread_conn(f->db), f->ws, "27820000004", &id),
                      IC_ERR_NOT_FOUND);
-    pthread_cond_destroy(&g.cv);
-    pthread_mutex_destroy(&g.mu);
 }
 
 int main(void)
