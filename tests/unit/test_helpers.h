@@ -9,6 +9,8 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@ typedef struct test_gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool entered, open;
+    atomic_bool left; /* its done ran: the writer no longer touches it */
 } test_gate;
 
 static inline ic_err test_gate_apply(ic_conn *tx, ic_write_job *job)
@@ -53,12 +56,20 @@ static inline ic_err test_gate_apply(ic_conn *tx, ic_write_job *job)
     return IC_OK;
 }
 
+static inline void test_gate_done(ic_write_job *job, ic_err result)
+{
+    (void)result;
+    test_gate *g = job->arg;
+    atomic_store(&g->left, true); /* the writer's last access: g may end after it */
+}
+
 /* Submits gate g to w and waits until the writer is inside it: whatever is
  * submitted until test_gate_open runs in the writer's next batch. */
 static inline void test_gate_close(ic_writer *w, test_gate *g)
 {
     memset(g, 0, sizeof *g);
     g->job.apply = test_gate_apply;
+    g->job.done = test_gate_done;
     g->job.arg = g;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
@@ -69,13 +80,16 @@ static inline void test_gate_close(ic_writer *w, test_gate *g)
     pthread_mutex_unlock(&g->mu);
 }
 
-/* Lets the writer go on past gate g. */
+/* Lets the writer go on past gate g, and waits until it has left the gate,
+ * so that g may go out of scope. */
 static inline void test_gate_open(test_gate *g)
 {
     pthread_mutex_lock(&g->mu);
     g->open = true;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
+    while (!atomic_load(&g->left))
+        sched_yield();
 }
 
 /* Submits jobs[0..n) to w so that they run together in one batch (behind
