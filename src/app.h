@@ -14,6 +14,7 @@ typedef struct ic_writer ic_writer;
 typedef struct ic_sender ic_sender;
 typedef struct ic_media ic_media;
 typedef struct ic_bus ic_bus;
+typedef struct ic_channel_cache ic_channel_cache;
 
 typedef struct ic_config {
     const char *db_url;      /* SQLite file path (default var/impactchat.db) */
@@ -32,9 +33,10 @@ typedef struct ic_app {
     const ic_config *cfg;
     ic_db *db;
     ic_writer *writer;
-    ic_sender *sender; /* may be NULL (e.g. in tests) */
-    ic_media *media;   /* may be NULL */
-    ic_bus *bus;       /* events between nodes (store/bus.h); may be NULL */
+    ic_sender *sender;          /* may be NULL (e.g. in tests) */
+    ic_media *media;            /* may be NULL */
+    ic_bus *bus;                /* events between nodes (store/bus.h); may be NULL */
+    ic_channel_cache *channels; /* webhook channel lookups (store/channel_cache.h); may be NULL */
 } ic_app;
 
 #endif

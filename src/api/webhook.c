@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/ingest.h"
+#include "store/channel_cache.h"
 #include "store/store.h"
 #include "wa/media.h"
 #include "wa/webhook.h"
@@ -35,13 +36,15 @@ static bool uuid_ok(const char *s)
     return true;
 }
 
-/* Finds the channel of the request's {uuid}; answers 404 or 503 and returns
+/* Finds the channel of the request's {uuid} (remembered for a few seconds:
+ * store/channel_cache.h); answers 404 or 503 and returns
  * false when there is none. */
 static bool channel_for(ic_req *r, ic_app *app, ic_channel *ch)
 {
     const char *uuid = ic_req_param(r, "uuid");
-    ic_err e = uuid_ok(uuid) ? ic_store_channel_by_uuid(ic_db_thread_conn(app->db), uuid, ch)
-                             : IC_ERR_NOT_FOUND;
+    ic_err e = uuid_ok(uuid)
+                   ? ic_channel_cache_get(app->channels, ic_db_thread_conn(app->db), uuid, ch)
+                   : IC_ERR_NOT_FOUND;
     if (e == IC_OK)
         return true;
     if (e == IC_ERR_NOT_FOUND) {

@@ -12,9 +12,10 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "http/http.h"
+#include "store/bus.h"
+#include "store/channel_cache.h"
 #include "store/store.h"
 #include "wa/media.h"
-#include "store/bus.h"
 #include "wa/sender.h"
 
 #include <getopt.h>
@@ -26,6 +27,10 @@
 #include <string.h>
 
 #define DEFAULT_GRAPH_URL "https://graph.facebook.com/v21.0"
+/* Webhooks see a channel's changed secrets within this long
+ * (store/channel_cache.h). */
+#define CHANNEL_CACHE_TTL_US (5 * 1000 * 1000)
+#define CHANNEL_CACHE_MAX 4096
 
 static void usage(FILE *f)
 {
@@ -195,6 +200,7 @@ int ic_cli_serve(int argc, char **argv)
         goto out;
     }
     ic_sender_use_bus(app.sender, app.bus);
+    app.channels = ic_channel_cache_new(CHANNEL_CACHE_TTL_US, CHANNEL_CACHE_MAX);
     ic_http_config hc = {.listen_addr = cfg.listen_addr,
                          .port = cfg.port,
                          .threads = cfg.http_threads,
@@ -237,6 +243,7 @@ out:
     ic_media_stop(app.media);
     ic_writer_stop(app.writer);
     ic_db_close(app.db);
+    ic_channel_cache_free(app.channels);
     if (rc == 0)
         IC_INFO("serve_stopped", NULL);
     return rc;

@@ -44,6 +44,19 @@ void ic_channel_clear(ic_channel *c)
     memset(c, 0, sizeof *c);
 }
 
+void ic_channel_copy(ic_channel *dst, const ic_channel *src)
+{
+    *dst = *src;
+    dst->name = ic_strdup(src->name);
+    dst->phone_number_id = ic_strdup(src->phone_number_id);
+    dst->waba_id = ic_strdup(src->waba_id);
+    dst->display_phone = ic_strdup(src->display_phone);
+    dst->access_token = ic_strdup(src->access_token);
+    dst->app_secret = ic_strdup(src->app_secret);
+    dst->verify_token = ic_strdup(src->verify_token);
+    dst->graph_url = ic_strdup(src->graph_url);
+}
+
 static bool digits_only(const char *s)
 {
     if (!s || !*s)

@@ -146,6 +146,9 @@ typedef struct ic_channel {
 
 /* Frees the members (not c itself). NULL ok. */
 void ic_channel_clear(ic_channel *c);
+/* Makes *dst a deep copy of *src (dst's old members are not freed; clear
+ * them first). */
+void ic_channel_copy(ic_channel *dst, const ic_channel *src);
 
 /* Inserts ch (uuid, created_us and id are filled in when empty/zero).
  * IC_ERR_EXISTS when the phone number id is already connected. */

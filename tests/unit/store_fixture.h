@@ -92,7 +92,7 @@ static inline size_t migrations_count(void)
     return test_db_pg() ? ic_postgres_migrations_count : ic_sqlite_migrations_count;
 }
 
-static int64_t sql_i64(ic_conn *c, const char *sql)
+static inline int64_t sql_i64(ic_conn *c, const char *sql)
 {
     int64_t v = -1;
     assert_int_equal(ic_sql_one_i64(c, sql, NULL, 0, &v), IC_OK);
