@@ -38,6 +38,7 @@
 #include "base/time.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,9 +270,35 @@ static bool pg_in_transaction(ic_conn *c)
 /* Makes sure c has a live connection before a command: when libpq has
  * marked it bad, reconnects (outside a transaction, backoff permitting).
  * IC_ERR_BUSY (noted on c) when there is none. */
+/* Whether an idle connection (no transaction, nothing in flight) has been
+ * closed by the server since its last use: a restart or
+ * pg_terminate_backend sends a last message and closes, which leaves the
+ * socket readable. Finding that out before the next statement, instead of
+ * by its failure, lets a connection that sat idle through a restart (an
+ * HTTP thread's, whose reads are rare) reconnect without failing a
+ * request. One poll() with no wait. */
+static bool idle_conn_closed(pg_conn *c)
+{
+    if (c->tx || c->pending > 0 || PQpipelineStatus(c->h) != PQ_PIPELINE_OFF)
+        return false;
+    /* The server's last message and the end of the stream may take a read
+     * each; anything else readable (a notice) leaves the socket quiet. */
+    for (int reads = 0; reads < 4; reads++) {
+        struct pollfd p = {.fd = PQsocket(c->h), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0)
+            return false;
+        if (!PQconsumeInput(c->h) || PQstatus(c->h) != CONNECTION_OK) {
+            IC_WARN("db_connection_lost",
+                    "code=- msg=\"closed by the server while idle\" in_transaction=0");
+            return true;
+        }
+    }
+    return false;
+}
+
 static ic_err conn_ready(pg_conn *c)
 {
-    if (PQstatus(c->h) == CONNECTION_OK)
+    if (PQstatus(c->h) == CONNECTION_OK && !idle_conn_closed(c))
         return IC_OK;
     if (c->tx) {
         ic_strlcpy(c->err, "the connection to PostgreSQL was lost inside a transaction",
