@@ -46,12 +46,12 @@ static const char SQL_REQUEUE[] =
     "UPDATE messages SET status = 'queued', updated_us = $1, resends = resends + 1"
     " WHERE id = $2 AND channel_id = $3 AND status IN ('sending','unknown')" HOLDS_LEASE
     " AND updated_us < $6";
-/* The outbox index's own condition is repeated so that the planner uses it. */
+/* Through messages_unsettled, whose condition is the query's own term (SQLite
+ * uses a partial index only then). */
 static const char SQL_STALE[] =
     "SELECT id, workspace_id, contact_id, lane, type FROM messages"
-    " WHERE channel_id = $1 AND status IN ('queued','sending','unknown')"
-    " AND status IN ('sending','unknown') AND updated_us < $2 AND resends < $3"
-    " AND id > $4 ORDER BY id LIMIT $5";
+    " WHERE channel_id = $1 AND status IN ('sending','unknown') AND updated_us < $2"
+    " AND resends < $3 AND id > $4 ORDER BY id LIMIT $5";
 
 static bool node_valid(const char *node_id)
 {

@@ -177,16 +177,19 @@ static const char m002_sender_leases[] =
     "CREATE INDEX messages_outbox ON messages(channel_id, id)\n"
     "  WHERE status IN ('queued','sending','unknown');\n";
 
-/* Hot-path inserts without foreign-key checks. Each foreign key on a
- * message or status row made PostgreSQL lock the parent row it found
- * (FOR KEY SHARE): the workspace and channel rows in every transaction of
- * every node, and a contact or conversation row a write of WAL the first
- * time. These ids are the ones the same statement has just found or that
- * the store looked up itself, and nothing deletes those parents
- * (docs/internals/decisions.md, "Foreign keys on the hot tables"). The
- * writer's optimistic pass needs one check back: conversation_id 0 means
- * "no open conversation" and must fail the insert. */
-static const char m003_hot_tables_unchecked[] =
+/* The hot paths, for several nodes and for large outboxes.
+ * - messages and message_statuses lose their foreign keys. Each check locked
+ *   the parent row it found (FOR KEY SHARE): the workspace and channel rows
+ *   in every transaction of every node, and a contact or conversation row
+ *   with a write of WAL the first time. These ids are the ones the same
+ *   statement has just found or that the store looked up itself, and nothing
+ *   deletes those parents (docs/internals/decisions.md, "Foreign keys on the
+ *   hot tables"). The writer's optimistic pass needs one check back:
+ *   conversation_id 0 means "no open conversation" and must fail the insert.
+ * - messages_unsettled: the sender's sweep of messages left "sending" or
+ *   "unknown" (leases.c) read every queued message of the channel through
+ *   messages_outbox, every 5 s, however large a broadcast's queue. */
+static const char m003_hot_paths[] =
     "ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_workspace_id_fkey,\n"
     "  DROP CONSTRAINT IF EXISTS messages_channel_id_fkey,\n"
     "  DROP CONSTRAINT IF EXISTS messages_contact_id_fkey,\n"
@@ -194,12 +197,14 @@ static const char m003_hot_tables_unchecked[] =
     "  ADD CONSTRAINT messages_conversation_set CHECK (conversation_id <> 0);\n"
     "ALTER TABLE message_statuses DROP CONSTRAINT IF EXISTS message_statuses_workspace_id_fkey,\n"
     "  DROP CONSTRAINT IF EXISTS message_statuses_message_id_fkey,\n"
-    "  DROP CONSTRAINT IF EXISTS message_statuses_channel_id_fkey;\n";
+    "  DROP CONSTRAINT IF EXISTS message_statuses_channel_id_fkey;\n"
+    "CREATE INDEX messages_unsettled ON messages(channel_id, id)\n"
+    "  WHERE status IN ('sending','unknown');\n";
 
 const ic_migration ic_postgres_migrations[] = {
     {1, "core", m001_core},
     {2, "sender_leases", m002_sender_leases},
-    {3, "hot_tables_unchecked", m003_hot_tables_unchecked},
+    {3, "hot_paths", m003_hot_paths},
 };
 
 const size_t ic_postgres_migrations_count =
