@@ -1,15 +1,20 @@
-/* auth.h - who is calling the REST API.
+/* auth.h - who is calling the REST API, and whether they may.
  *
- * Every /api/v1 request carries "Authorization: Bearer <token>". The token
- * is hashed with SHA-256 and looked up (ic_store_token_lookup) on the
- * calling thread's own read connection: one hash and one indexed read per
- * request. The token itself is never stored or logged.
+ * A request is authenticated one of two ways:
+ * - "Authorization: Bearer <token>": an API token, hashed with SHA-256 and
+ *   looked up (ic_store_token_lookup) on the calling thread's own read
+ *   connection. A token acts as an admin of its workspace. The token itself
+ *   is never stored or logged.
+ * - the session cookie of a signed-in user (the web app): the user's role in
+ *   the session's workspace; a request that changes anything (any method but
+ *   GET and HEAD) must also carry the session's CSRF token in X-CSRF-Token.
  */
 #ifndef IC_API_AUTH_H
 #define IC_API_AUTH_H
 
 #include "app.h"
 #include "base/err.h"
+#include "core/roles.h"
 #include "http/http.h"
 
 #include <stddef.h>
@@ -24,11 +29,23 @@
  * (borrowed) and *len is its length. IC_ERR_AUTH otherwise, also for NULL. */
 ic_err ic_api_bearer_token(const char *header, const char **tok, size_t *len);
 
-/* Authenticates r and sets *ws to the token's workspace. On any failure
- * (missing, malformed, unknown or revoked token) it has already answered
- * 401 unauthorized with WWW-Authenticate: Bearer, and returns IC_ERR_AUTH;
- * a database failure answers 500 and returns IC_ERR_DB. The caller then
- * returns without answering. Call on a poll thread; app is borrowed. */
-ic_err ic_api_auth(ic_req *r, ic_app *app, int64_t *ws);
+/* The caller of a request, as ic_api_authorize found it. */
+typedef struct ic_principal {
+    int64_t ws;         /* the workspace every read and write is confined to */
+    ic_role role;       /* IC_ROLE_ADMIN for an API token */
+    int64_t user_id;    /* the signed-in user; 0 for an API token */
+    int64_t token_id;   /* the API token; 0 for a session */
+    int64_t session_id; /* the session; 0 for an API token */
+} ic_principal;
+
+/* Authenticates r (a Bearer token or a session cookie, as above) and checks
+ * that the caller's role is at least min_role. On success fills *p and
+ * returns IC_OK. Otherwise it has already answered and returns the error:
+ * 401 unauthorized (no or a bad token, no or an expired session, with
+ * WWW-Authenticate: Bearer for token callers), 403 forbidden (the role is
+ * below min_role, or the CSRF token is missing or wrong), 503 when the
+ * database cannot be read. The caller then returns without answering. Call
+ * on a poll thread; app is borrowed. */
+ic_err ic_api_authorize(ic_req *r, ic_app *app, ic_role min_role, ic_principal *p);
 
 #endif

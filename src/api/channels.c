@@ -28,8 +28,10 @@ static void list_channels(ic_req *r, void *arg)
     ic_app *app = arg;
     int64_t ws = 0;
     json_t *items = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = ic_store_channels_json(ic_db_thread_conn(app->db), ws, &items);
     if (e != IC_OK) {
         ic_api_fail(r, e, NULL);
@@ -188,8 +190,10 @@ static void create_channel(ic_req *r, void *arg)
     const char *name, *pnid, *waba, *display, *token, *secret, *verify, *graph;
     ic_errmsg em = {{0}};
     size_t len = 0;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK)
         return;
+    ws = who.ws;
     const char *raw = ic_req_body(r, &len);
     ic_err e;
     if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||

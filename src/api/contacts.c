@@ -24,8 +24,10 @@ static void list_contacts(ic_req *r, void *arg)
     int limit = 0;
     json_t *items = NULL;
     ic_errmsg em = {{0}};
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = ic_api_page(r, &limit, &cursor, &em);
     if (e != IC_OK)
         goto fail;
@@ -150,8 +152,10 @@ static void patch_contact(ic_req *r, void *arg)
     const char *name = NULL;
     ic_errmsg em = {{0}};
     size_t len = 0;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
         goto fail;

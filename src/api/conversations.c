@@ -19,8 +19,10 @@ static void list_conversations(ic_req *r, void *arg)
     int limit = 0;
     json_t *items = NULL;
     ic_errmsg em = {{0}};
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = ic_api_page(r, &limit, &cursor, &em);
     if (e != IC_OK)
         goto fail;
@@ -51,8 +53,10 @@ static void list_messages(ic_req *r, void *arg)
     int limit = 0;
     json_t *items = NULL;
     ic_errmsg em = {{0}};
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
         goto fail;
@@ -116,8 +120,10 @@ static void mark_read(ic_req *r, void *arg)
     char *to = NULL, *wamid = NULL;
     json_t *msg = NULL;
     ic_errmsg em = {{0}};
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
         goto fail;

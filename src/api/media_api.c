@@ -128,8 +128,10 @@ static void get_media(ic_req *r, void *arg)
     int64_t ws = 0, id = 0;
     json_t *row = NULL;
     char *full = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
         (e = ic_store_media_get(ic_db_thread_conn(app->db), ws, id, &row)) != IC_OK) {
@@ -413,8 +415,10 @@ static void upload_media(ic_req *r, void *arg)
     ic_errmsg em = {{0}};
     char *dir = NULL;
     upload_job *j = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_INVALID;
     if (ic_api_parse_id(ic_req_query(r, "channel_id"), &channel) != IC_OK) {
         ic_errf(&em, e, "channel_id (in the query string) must name the channel to send from");

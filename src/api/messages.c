@@ -238,8 +238,10 @@ static void post_conversation_message(ic_req *r, void *arg)
     ic_lane lane = IC_LANE_REPLY;
     ic_errmsg em = {{0}};
     size_t len = 0;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         goto out;
+    ws = who.ws;
     ic_err e = ic_api_parse_id(ic_req_param(r, "id"), &conv);
     if (e != IC_OK) {
         e = IC_ERR_NOT_FOUND;
@@ -300,8 +302,10 @@ static void post_message(ic_req *r, void *arg)
     ic_channel ch = {0};
     ic_errmsg em = {{0}};
     size_t len = 0;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         goto out;
+    ws = who.ws;
     const char *raw = ic_req_body(r, &len);
     ic_err e;
     if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
@@ -345,8 +349,10 @@ static void get_message(ic_req *r, void *arg)
     ic_app *app = arg;
     int64_t ws = 0, id = 0;
     json_t *msg = NULL, *statuses = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         goto out;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
         goto fail;

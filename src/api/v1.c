@@ -3,6 +3,7 @@
 #include "api/auth.h"
 #include "api/json_in.h"
 #include "api/routes.h"
+#include "api/session.h"
 
 /* 1 MB when the configuration gives no API body bound. */
 #define DEFAULT_JSON_MAX_BODY ((size_t)1024 * 1024)
@@ -18,8 +19,10 @@ void ic_api_get_by_id(ic_req *r, ic_app *app, ic_api_getter get)
 {
     int64_t ws = 0, id = 0;
     json_t *row = NULL;
-    if (ic_api_auth(r, app, &ws) != IC_OK)
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
+    ws = who.ws;
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
         (e = get(ic_db_thread_conn(app->db), ws, id, &row)) != IC_OK) {
@@ -36,4 +39,5 @@ void ic_api_v1_routes(ic_http *h, ic_app *app)
     ic_api_messages_routes(h, app);
     ic_api_channels_routes(h, app);
     ic_api_media_routes(h, app);
+    ic_api_session_routes(h, app);
 }
