@@ -183,14 +183,145 @@ static const char m002_sender_leases[] =
  * - messages_unsettled: the sender's sweep of messages left "sending" or
  *   "unknown" (leases.c) read every queued message of the channel through
  *   messages_outbox, every 5 s, however large a broadcast's queue. */
-static const char m003_hot_paths[] =
-    "CREATE INDEX messages_unsettled ON messages(channel_id, id)\n"
-    "  WHERE status IN ('sending','unknown');\n";
+static const char m003_hot_paths[] = "CREATE INDEX messages_unsettled ON messages(channel_id, id)\n"
+                                     "  WHERE status IN ('sending','unknown');\n";
+
+/* The operator inbox (issue 4): users who can be disabled and signed out
+ * everywhere (sessions_valid_after_us), with an auto-assignment capacity;
+ * sessions (the SHA-256 of the cookie, never the cookie) and their CSRF
+ * token; failed-login counters shared by every node; teams; a
+ * conversation's assignee, team, urgency and response timers, with the
+ * indexes the inbox lists read (newest first within a workspace, status,
+ * assignee, team, urgent); labels, internal notes, the history of what
+ * operators did (conversation_events), canned replies, urgency words per
+ * language, and per-workspace settings (business hours, time zone) as JSON.
+ */
+static const char m004_inbox[] =
+    "ALTER TABLE users ADD COLUMN disabled_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE users ADD COLUMN sessions_valid_after_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE users ADD COLUMN capacity INTEGER NOT NULL DEFAULT 10;\n"
+    "ALTER TABLE users ADD COLUMN updated_us INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX users_email ON users(email, workspace_id);\n"
+
+    "CREATE TABLE sessions (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  token_sha256 TEXT NOT NULL UNIQUE,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  csrf_token TEXT NOT NULL,\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  last_seen_us INTEGER NOT NULL,\n"
+    "  expires_us INTEGER NOT NULL,\n"
+    "  revoked_us INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+    "CREATE INDEX sessions_user ON sessions(user_id, id);\n"
+
+    "CREATE TABLE login_attempts (\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  failures INTEGER NOT NULL,\n"
+    "  window_start_us INTEGER NOT NULL,\n"
+    "  locked_until_us INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+
+    "CREATE TABLE teams (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  name TEXT NOT NULL,\n"
+    "  auto_assign INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_assigned_user_id INTEGER NOT NULL DEFAULT 0,\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  UNIQUE (workspace_id, name)\n"
+    ") STRICT;\n"
+    "CREATE TABLE team_members (\n"
+    "  team_id INTEGER NOT NULL REFERENCES teams(id),\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  PRIMARY KEY (team_id, user_id)\n"
+    ") STRICT;\n"
+    "CREATE INDEX team_members_user ON team_members(user_id, team_id);\n"
+
+    "ALTER TABLE conversations ADD COLUMN assignee_id INTEGER;\n"
+    "ALTER TABLE conversations ADD COLUMN team_id INTEGER;\n"
+    "ALTER TABLE conversations ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE conversations ADD COLUMN assigned_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE conversations ADD COLUMN first_response_us INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE conversations ADD COLUMN last_outbound_us INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX conversations_ws_recent ON conversations(workspace_id, status, last_message_us, "
+    "id);\n"
+    "CREATE INDEX conversations_assignee ON conversations(workspace_id, assignee_id, status,\n"
+    "  last_message_us, id);\n"
+    "CREATE INDEX conversations_team ON conversations(workspace_id, team_id, status, "
+    "last_message_us,\n"
+    "  id);\n"
+    "CREATE INDEX conversations_urgent ON conversations(workspace_id, last_message_us, id)\n"
+    "  WHERE urgent = 1 AND status = 'open';\n"
+
+    "CREATE TABLE labels (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  name TEXT NOT NULL,\n"
+    "  color TEXT NOT NULL DEFAULT '#6b7280',\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  UNIQUE (workspace_id, name)\n"
+    ") STRICT;\n"
+    "CREATE TABLE conversation_labels (\n"
+    "  conversation_id INTEGER NOT NULL REFERENCES conversations(id),\n"
+    "  label_id INTEGER NOT NULL REFERENCES labels(id),\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (conversation_id, label_id)\n"
+    ") STRICT;\n"
+    "CREATE INDEX conversation_labels_label ON conversation_labels(label_id, conversation_id);\n"
+
+    "CREATE TABLE notes (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  conversation_id INTEGER NOT NULL REFERENCES conversations(id),\n"
+    "  author_id INTEGER NOT NULL REFERENCES users(id),\n"
+    "  body TEXT NOT NULL,\n"
+    "  mentions TEXT NOT NULL DEFAULT '[]',\n"
+    "  created_us INTEGER NOT NULL\n"
+    ") STRICT;\n"
+    "CREATE INDEX notes_conversation ON notes(conversation_id, id);\n"
+
+    "CREATE TABLE conversation_events (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  conversation_id INTEGER NOT NULL REFERENCES conversations(id),\n"
+    "  kind TEXT NOT NULL,\n"
+    "  actor_id INTEGER,\n"
+    "  data TEXT NOT NULL DEFAULT '{}',\n"
+    "  created_us INTEGER NOT NULL\n"
+    ") STRICT;\n"
+    "CREATE INDEX conversation_events_conversation ON conversation_events(conversation_id, id);\n"
+
+    "CREATE TABLE canned_replies (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  shortcut TEXT NOT NULL,\n"
+    "  title TEXT NOT NULL,\n"
+    "  body TEXT NOT NULL,\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  updated_us INTEGER NOT NULL,\n"
+    "  UNIQUE (workspace_id, shortcut)\n"
+    ") STRICT;\n"
+
+    "CREATE TABLE urgency_words (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),\n"
+    "  language TEXT NOT NULL DEFAULT '',\n"
+    "  phrase TEXT NOT NULL,\n"
+    "  created_us INTEGER NOT NULL,\n"
+    "  UNIQUE (workspace_id, language, phrase)\n"
+    ") STRICT;\n"
+
+    "ALTER TABLE workspaces ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';\n";
 
 const ic_migration ic_sqlite_migrations[] = {
     {1, "core", m001_core},
     {2, "sender_leases", m002_sender_leases},
     {3, "hot_paths", m003_hot_paths},
+    {4, "inbox", m004_inbox},
 };
 
 const size_t ic_sqlite_migrations_count =
