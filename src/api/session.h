@@ -28,4 +28,8 @@ ic_err ic_api_session_principal(ic_req *r, ic_app *app, ic_principal *p, ic_errm
  * (/api/v1/me...); see docs/api.md. */
 void ic_api_session_routes(ic_http *h, ic_app *app);
 
+/* Registers the admin's users endpoints (/api/v1/users...; users_api.c);
+ * see docs/api.md. */
+void ic_api_users_routes(ic_http *h, ic_app *app);
+
 #endif
