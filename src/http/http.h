@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct ic_http ic_http;
 typedef struct ic_req ic_req;
@@ -94,6 +95,30 @@ void ic_req_add_header(ic_req *r, const char *name, const char *value);
 /* Tells the server the answer will come later, from another thread: the
  * connection is suspended when the handler returns. */
 void ic_req_defer(ic_req *r);
+
+/* ---- streaming answers (Server-Sent Events) ------------------------------ */
+
+/* A streaming answer's producer, called on a poll thread whenever the
+ * connection can take more: copies 1..max bytes into buf and returns how
+ * many; or, with nothing to send now, calls ic_req_stream_pause(r) and
+ * returns 0; or returns -1 to end the answer. */
+typedef ssize_t (*ic_stream_read)(void *cls, char *buf, size_t max);
+/* Called once when the stream is over (ended, the client went away, or the
+ * server stopped), on a poll thread; the server never uses cls after it. */
+typedef void (*ic_stream_done)(void *cls);
+
+/* Answers with a body of unknown length produced by read (chunked), plus the
+ * handler's extra headers. Once per request, from the handler. done is
+ * called exactly once, also when the answer cannot be sent. The stream keeps
+ * r alive until done, so r may be paused and resumed until then. */
+void ic_req_respond_stream(ic_req *r, int status, const char *content_type, ic_stream_read read,
+                           ic_stream_done done, void *cls);
+/* Stops calling the stream's read until ic_req_stream_resume. Only from
+ * inside the stream's read, just before it returns 0. */
+void ic_req_stream_pause(ic_req *r);
+/* Calls the stream's read again soon. Any thread; only after a pause and
+ * before done (the caller keeps track, under its own lock). */
+void ic_req_stream_resume(ic_req *r);
 
 /* Maps an ic_err to the HTTP status the API uses (400, 401, 403, 404, 409,
  * 413, 422, 503, 500). */

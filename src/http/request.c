@@ -311,3 +311,68 @@ void ic_req_defer(ic_req *r)
     }
     pthread_mutex_unlock(&r->mu);
 }
+
+/* ---- streaming answers ------------------------------------------------------ */
+
+/* What libmicrohttpd's callbacks get for a streaming answer; holds a
+ * reference on the request until the response is destroyed. */
+typedef struct stream_ctx {
+    ic_req *r;
+    ic_stream_read read;
+    ic_stream_done done;
+    void *cls;
+} stream_ctx;
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    stream_ctx *s = cls;
+    ssize_t n = s->read(s->cls, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_ctx *s = cls;
+    s->done(s->cls);
+    ic_req_unref(s->r);
+    ic_free(s);
+}
+
+/* Answers with a streamed body; see http.h. From the handler, once. */
+void ic_req_respond_stream(ic_req *r, int status, const char *content_type, ic_stream_read read,
+                           ic_stream_done done, void *cls)
+{
+    stream_ctx *s = ic_malloc(sizeof *s);
+    s->r = r;
+    s->read = read;
+    s->done = done;
+    s->cls = cls;
+    atomic_fetch_add(&r->refs, 1);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, s, stream_free);
+    if (!resp) {
+        stream_free(s);
+        ic_req_finish(r, 500, error_response(r, "internal", "the answer could not be built"), true);
+        return;
+    }
+    add_std_headers(r, resp, content_type);
+    ic_req_finish(r, status, resp, true);
+}
+
+/* See http.h: from the stream's read only. */
+void ic_req_stream_pause(ic_req *r)
+{
+    MHD_suspend_connection(r->conn);
+}
+
+/* See http.h: any thread, after a pause, before done. */
+void ic_req_stream_resume(ic_req *r)
+{
+    ic_http *h = r->h;
+    atomic_fetch_add(&h->resuming_now, 1);
+    MHD_resume_connection(r->conn);
+    atomic_fetch_sub(&h->resuming_now, 1);
+}
