@@ -1,7 +1,9 @@
 /* contacts.c - GET /api/v1/contacts, GET /api/v1/contacts/{id} and
- * PATCH /api/v1/contacts/{id} (through the writer, answered once durable). */
+ * PATCH /api/v1/contacts/{id} (through the writer, answered once durable);
+ * numbers are masked for roles that may not see them (ic_api_mask_contact). */
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/inbox.h"
 #include "api/json_in.h"
 
 #include "base/alloc.h"
@@ -16,6 +18,44 @@
 #define FIELDS_MAX 100
 #define FIELD_KEY_MAX 64
 #define FIELD_VALUE_MAX 1024
+/* Room for a masked number (WhatsApp ids are at most 20 digits). */
+#define MASKED_MAX 64
+
+void ic_api_mask_contact(json_t *o, ic_role role)
+{
+    const char *wa_id = json_string_value(json_object_get(o, "wa_id"));
+    if (!wa_id || ic_role_sees_numbers(role))
+        return;
+    char masked[MASKED_MAX];
+    ic_role_mask_number(wa_id, masked, sizeof masked);
+    json_object_set_new(o, "wa_id", json_string(masked));
+    json_object_set_new(o, "wa_id_masked", json_true());
+}
+
+void ic_api_mask_conversations(json_t *items, ic_role role)
+{
+    if (json_is_object(items)) {
+        ic_api_mask_contact(json_object_get(items, "contact"), role);
+        return;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        ic_api_mask_contact(json_object_get(it, "contact"), role);
+    }
+}
+
+/* Masks every contact of items (an array) for role. */
+static void mask_contacts(json_t *items, ic_role role)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        ic_api_mask_contact(it, role);
+    }
+}
 
 static void list_contacts(ic_req *r, void *arg)
 {
@@ -43,6 +83,7 @@ static void list_contacts(ic_req *r, void *arg)
                                &next);
     if (e != IC_OK)
         goto fail;
+    mask_contacts(items, who.role);
     ic_req_respond_json(r, 200, ic_api_list_json(items, next));
     return;
 fail:
@@ -51,7 +92,20 @@ fail:
 
 static void get_contact(ic_req *r, void *arg)
 {
-    ic_api_get_by_id(r, arg, ic_store_contact_get);
+    ic_app *app = arg;
+    int64_t id = 0;
+    json_t *row = NULL;
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
+        (e = ic_store_contact_get(ic_db_thread_conn(app->db), who.ws, id, &row)) != IC_OK) {
+        ic_api_fail(r, e, NULL);
+        return;
+    }
+    ic_api_mask_contact(row, who.role);
+    ic_req_respond_json(r, 200, row);
 }
 
 /* ---- PATCH ------------------------------------------------------------------- */
@@ -109,6 +163,7 @@ typedef struct patch_job {
     ic_write_job job;
     ic_req *r;
     int64_t ws, id;
+    ic_role role;
     json_t *patch;
     json_t *answer;
 } patch_job;
@@ -130,6 +185,7 @@ static void patch_done(ic_write_job *job, ic_err result)
     if (result == IC_OK) {
         IC_INFO("api_contact_updated", "rid=%s ws=%lld contact=%lld", ic_req_id(j->r),
                 (long long)j->ws, (long long)j->id);
+        ic_api_mask_contact(j->answer, j->role);
         ic_req_respond_json(j->r, 200, j->answer);
         j->answer = NULL;
     } else if (result == IC_ERR_TOO_BIG) {
@@ -176,6 +232,7 @@ static void patch_contact(ic_req *r, void *arg)
     j->r = r;
     j->ws = ws;
     j->id = id;
+    j->role = who.role;
     j->patch = body;
     body = NULL;
     j->job.apply = patch_apply;

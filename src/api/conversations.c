@@ -1,41 +1,104 @@
-/* conversations.c - GET /api/v1/conversations, GET /api/v1/conversations/{id},
+/* conversations.c - GET /api/v1/conversations (the inbox's lists: views,
+ * filters, search; store/inbox.h), GET /api/v1/conversations/{id},
  * GET /api/v1/conversations/{id}/messages and POST
  * /api/v1/conversations/{id}/read (blue ticks for the person). */
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/inbox.h"
 #include "api/json_in.h"
 
 #include "base/alloc.h"
+#include "base/str.h"
 
 #include <string.h>
 
 /* How many messages the read endpoint looks back for the person's last one. */
 #define READ_SCAN_MAX 500
+/* The longest search text, in characters. */
+#define Q_MAX_CHARS 100
+
+/* The list's page arguments: limit as ic_api_page, cursor an opaque string
+ * of at most IC_INBOX_CURSOR_MAX - 1 characters. */
+static ic_err list_page(const ic_req *r, int *limit, const char **cursor, ic_errmsg *em)
+{
+    const char *l = ic_req_query(r, "limit");
+    int64_t v = IC_API_LIMIT_DEFAULT;
+    if (l &&
+        (!ic_api_is_digits(l, 3) || ic_parse_i64(l, &v) != IC_OK || v < 1 || v > IC_API_LIMIT_MAX))
+        return ic_errf(em, IC_ERR_INVALID, "limit must be an integer from 1 to %d",
+                       IC_API_LIMIT_MAX);
+    *limit = (int)v;
+    *cursor = ic_req_query(r, "cursor");
+    if (*cursor && strlen(*cursor) >= IC_INBOX_CURSOR_MAX)
+        return ic_errf(em, IC_ERR_INVALID,
+                       "cursor must be the next_cursor value of an earlier page");
+    return IC_OK;
+}
+
+/* Reads an optional positive id from query argument name into *out (0 when
+ * absent). */
+static ic_err query_id(const ic_req *r, const char *name, int64_t *out, ic_errmsg *em)
+{
+    const char *s = ic_req_query(r, name);
+    *out = 0;
+    if (s && ic_api_parse_id(s, out) != IC_OK)
+        return ic_errf(em, IC_ERR_INVALID, "%s must be a positive integer id", name);
+    return IC_OK;
+}
+
+/* Fills q from r's query arguments for caller who. */
+static ic_err list_query(const ic_req *r, const ic_principal *who, ic_inbox_query *q, ic_errmsg *em)
+{
+    *q = (ic_inbox_query){.ws = who->ws, .user_id = who->user_id};
+    ic_err e = list_page(r, &q->limit, &q->cursor, em);
+    if (e != IC_OK)
+        return e;
+    const char *view = ic_req_query(r, "view");
+    if (view && ic_inbox_view_parse(view, &q->view) != IC_OK)
+        return ic_errf(em, IC_ERR_INVALID,
+                       "view must be one of unassigned, mine, my_teams, all, urgent, closed");
+    if ((q->view == IC_VIEW_MINE || q->view == IC_VIEW_MY_TEAMS) && who->user_id == 0)
+        return ic_errf(em, IC_ERR_INVALID,
+                       "view=%s needs a signed-in user; an API token has no conversations of "
+                       "its own",
+                       view);
+    q->status = ic_req_query(r, "status");
+    if (q->status && strcmp(q->status, "open") != 0 && strcmp(q->status, "closed") != 0)
+        return ic_errf(em, IC_ERR_INVALID, "status must be \"open\" or \"closed\"");
+    if (q->status && q->view != IC_VIEW_NONE)
+        return ic_errf(em, IC_ERR_INVALID, "status cannot be combined with view");
+    if ((e = query_id(r, "label", &q->label_id, em)) != IC_OK ||
+        (e = query_id(r, "team", &q->team_id, em)) != IC_OK)
+        return e;
+    q->q = ic_req_query(r, "q");
+    if (q->q && (ic_utf8_len(q->q) > Q_MAX_CHARS || strlen(q->q) > IC_INBOX_Q_MAX))
+        return ic_errf(em, IC_ERR_INVALID, "q must be at most %d characters", Q_MAX_CHARS);
+    return IC_OK;
+}
 
 static void list_conversations(ic_req *r, void *arg)
 {
     ic_app *app = arg;
-    int64_t ws = 0, cursor = 0, next = 0;
-    int limit = 0;
+    char next[IC_INBOX_CURSOR_MAX];
     json_t *items = NULL;
     ic_errmsg em = {{0}};
     ic_principal who;
+    ic_inbox_query q;
     if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
         return;
-    ws = who.ws;
-    ic_err e = ic_api_page(r, &limit, &cursor, &em);
+    ic_err e = list_query(r, &who, &q, &em);
     if (e != IC_OK)
         goto fail;
-    const char *status = ic_req_query(r, "status");
-    if (status && strcmp(status, "open") != 0 && strcmp(status, "closed") != 0) {
-        e = ic_errf(&em, IC_ERR_INVALID, "status must be \"open\" or \"closed\"");
-        goto fail;
-    }
-    e = ic_store_conversations_list(ic_db_thread_conn(app->db), ws, status, cursor, limit, &items,
-                                    &next);
+    e = ic_inbox_list(ic_db_thread_conn(app->db), &q, &items, next);
+    if (e == IC_ERR_INVALID)
+        ic_errf(&em, e, "cursor must be the next_cursor value of an earlier page");
     if (e != IC_OK)
         goto fail;
-    ic_req_respond_json(r, 200, ic_api_list_json(items, next));
+    ic_api_mask_conversations(items, who.role);
+    json_t *body = json_object();
+    json_object_set_new(body, "items", items);
+    json_object_set_new(body, "next_cursor", next[0] ? json_string(next) : json_null());
+    ic_req_respond_json(r, 200, body);
     return;
 fail:
     ic_api_fail(r, e, &em);
@@ -43,7 +106,20 @@ fail:
 
 static void get_conversation(ic_req *r, void *arg)
 {
-    ic_api_get_by_id(r, arg, ic_store_conversation_get);
+    ic_app *app = arg;
+    int64_t id = 0;
+    json_t *row = NULL;
+    ic_principal who;
+    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
+        return;
+    ic_err e = IC_ERR_NOT_FOUND;
+    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
+        (e = ic_inbox_conversation_get(ic_db_thread_conn(app->db), who.ws, id, &row)) != IC_OK) {
+        ic_api_fail(r, e, NULL);
+        return;
+    }
+    ic_api_mask_conversations(row, who.role);
+    ic_req_respond_json(r, 200, row);
 }
 
 static void list_messages(ic_req *r, void *arg)
