@@ -9,18 +9,27 @@ JOBS       ?= $(shell nproc)
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIC_WERROR=$(IC_WERROR)
 
 .PHONY: all deps build build-asan build-fuzz run test test-unit test-pg test-asan test-fuzz \
-        check-banned check-format format bench clean
+        check-banned check-format format bench clean web-deps test-browser
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+# The web app's npm packages, pinned by package-lock.json: esbuild bundles
+# web/src/ at build time; playwright-core drives the browser tests (it never
+# downloads a browser: they use Debian's chromium). Reinstalled only when the
+# lock file changes.
+web-deps: deps node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+build: deps web-deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-build-asan: deps
+build-asan: deps web-deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIC_SANITIZE=ON -DIC_WERROR=$(IC_WERROR) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
@@ -36,7 +45,7 @@ run: build
 # normal build, the unit and end-to-end tests again on PostgreSQL (test-pg),
 # all again under ASan+UBSan (but the three-node test, which needs the
 # machine's CPU for its timing), then a short fuzzing run.
-test: check-banned check-format build build-asan test-unit test-pg test-asan test-fuzz
+test: check-banned check-format build build-asan test-unit test-pg test-asan test-fuzz test-browser
 	@echo "make test: all passed"
 
 test-unit: build
@@ -59,6 +68,14 @@ test-asan: build-asan
 
 test-fuzz: build-fuzz
 	@scripts/fuzz-short.sh $(FUZZ_BUILD)
+
+# The web app in Debian's Chromium (headless) against a real impactchat and
+# wa-sim on loopback; screenshots of each step go to $(BUILD)/screenshots.
+test-browser: build
+	@scripts/install-deps.sh --browser
+	@mkdir -p $(BUILD)/screenshots
+	@IC_BIN_DIR=$(CURDIR)/$(BUILD) IC_TEST_TMP=$(CURDIR)/$(BUILD)/tmp IC_SCREENSHOTS=$(CURDIR)/$(BUILD)/screenshots \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 node --test tests/browser/*.test.mjs
 
 check-banned:
 	@scripts/check-banned.sh

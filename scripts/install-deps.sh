@@ -2,6 +2,7 @@
 # Installs the Debian packages impactchat needs to build, run and test, when
 # any is missing. Runs apt-get as root, or through sudo. Safe to run often:
 # it does nothing when everything is there.
+# --browser: also Debian's chromium, for the browser tests (make test-browser).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,12 @@ packages=(
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   libsodium-dev libcmocka-dev sqlite3 libpq-dev postgresql python3 curl
 )
+
+# node and npm build the web app (esbuild from npm); Debian's nodejs, unless
+# a node is already there.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+[ "${1:-}" = "--browser" ] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,7 +9,7 @@ import { Conversation } from './conversation.js';
 export const VIEWS = [
   ['unassigned', 'Unassigned'],
   ['mine', 'Mine'],
-  ['teams', 'My teams'],
+  ['my_teams', 'My teams'],
   ['all', 'All'],
   ['urgent', 'Urgent'],
   ['closed', 'Closed'],
@@ -34,11 +34,11 @@ function Help({ onClose }) {
   useEffect(() => { if (ref.current) ref.current.focus(); }, []);
   return html`
     <div class="overlay" onClick=${onClose}>
-      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title" tabindex="-1" ref=${ref}
+      <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title"
         onClick=${(e) => e.stopPropagation()}>
         <h2 id="help-title">Keyboard shortcuts</h2>
         <dl>${HELP.map(([k, v]) => html`<div key=${k}><dt><kbd>${k}</kbd></dt><dd>${v}</dd></div>`)}</dl>
-        <button type="button" onClick=${onClose}>Close</button>
+        <button type="button" ref=${ref} onClick=${onClose}>Close</button>
       </div>
     </div>`;
 }
@@ -94,6 +94,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       if (convId) { navigate(`/app/inbox/${view}`); setTimeout(() => focusRow(cursor), 0); }
       return;
     }
+    if (e.key === '?' && !typing(e.target)) { e.preventDefault(); setHelp(!help); return; }
     if (typing(e.target) || help) return;
     if (e.key === 'j') { e.preventDefault(); move(1); }
     else if (e.key === 'k') { e.preventDefault(); move(-1); }
@@ -101,7 +102,6 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       e.preventDefault();
       navigate(`/app/inbox/${view}/${items[cursor].id}`);
     } else if (e.key === 'r' && convId && replyRef.current) { e.preventDefault(); replyRef.current.focus(); }
-    else if (e.key === '?') { e.preventDefault(); setHelp(true); }
   }
 
   useEffect(() => {
