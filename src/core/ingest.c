@@ -4,6 +4,8 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "core/autoassign.h"
+#include "core/urgency.h"
 
 #include <string.h>
 
@@ -93,6 +95,11 @@ static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
         return IC_OK;
     }
     out->messages++;
+    /* Urgency words, then automatic assignment of a conversation this
+     * message opened (docs/internals/routing.md). */
+    if ((e = ic_urgency_on_inbound(tx, &m, ev->from, NULL)) != IC_OK ||
+        (e = ic_autoassign_on_inbound(tx, &m, NULL)) != IC_OK)
+        return e;
     /* An unsupported message carries Meta's reason: the operator sees it. */
     if (json_array_size(json_object_get(ev->content, "errors")) > 0) {
         e = store_first_error(tx, ws, ch, ev->content, 0, NULL, raw, out);
