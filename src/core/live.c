@@ -43,6 +43,15 @@ static bool known_type(const char *type)
     return false;
 }
 
+/* A new event id, unique across nodes without coordination: the time in
+ * microseconds, then 32 random bits (hex). */
+static void new_id(char *id, size_t size)
+{
+    char rnd[9];
+    ic_random_hex(rnd, 4);
+    snprintf(id, size, "%" PRIx64 "-%s", (uint64_t)ic_now_us(), rnd);
+}
+
 typedef struct dump_ctx {
     char *out;
     size_t size, len;
@@ -69,9 +78,7 @@ ic_err ic_live_format(int64_t ws, const char *type, const json_t *data, char *ou
     if (!known_type(type) || (data && !json_is_object(data)) || size < 2 || id_size < 32)
         return IC_ERR_INVALID;
     /* Unique across nodes without coordination: the time, then randomness. */
-    char rnd[9];
-    ic_random_hex(rnd, 4);
-    snprintf(id, id_size, "%" PRIx64 "-%s", (uint64_t)ic_now_us(), rnd);
+    new_id(id, id_size);
     int n = snprintf(out, size, "{\"ws\":%" PRId64 ",\"type\":\"%s\",\"id\":\"%s\",\"data\":", ws,
                      type, id);
     if (n < 0 || (size_t)n >= size)
@@ -112,6 +119,36 @@ ic_err ic_live_publish(ic_conn *tx, int64_t ws, const char *type, const json_t *
 ic_err ic_live_publish_now(ic_bus *bus, int64_t ws, const char *type, const json_t *data)
 {
     return publish(NULL, bus, ws, type, data);
+}
+
+/* The event built by PostgreSQL from the stored row: no answer needed, so
+ * it can be pipelined in the writer's optimistic pass. */
+static const char SQL_NOTIFY_INBOUND[] =
+    "SELECT pg_notify($1, json_build_object('ws', m.workspace_id, 'type', $2::text, 'id', "
+    "$3::text, 'data', json_build_object('message_id', m.id, 'conversation_id', "
+    "m.conversation_id, 'contact_id', m.contact_id, 'channel_id', m.channel_id, 'direction', "
+    "m.direction))::text) FROM messages m WHERE m.channel_id = $4 AND m.wa_id = $5";
+
+/* Publishes message.created for an inbound message; see live.h. */
+ic_err ic_live_inbound_message(ic_conn *tx, const ic_message *m)
+{
+    if (!ic_db_is_postgres(ic_sql_conn_db(tx))) {
+        json_t *data =
+            json_pack("{s:I,s:I,s:I,s:I,s:s}", "message_id", (json_int_t)m->id, "conversation_id",
+                      (json_int_t)m->conversation_id, "contact_id", (json_int_t)m->contact_id,
+                      "channel_id", (json_int_t)m->channel_id, "direction", "in");
+        ic_err err = ic_live_publish(tx, m->workspace_id, IC_LIVE_MESSAGE_CREATED, data);
+        json_decref(data);
+        return err;
+    }
+    if (!m->wa_id)
+        return IC_ERR_INVALID;
+    char id[40];
+    new_id(id, sizeof id);
+    return ic_sql_run(tx, SQL_NOTIFY_INBOUND,
+                      IC_ARGS(IC_TXT(IC_LIVE_TOPIC), IC_TXT(IC_LIVE_MESSAGE_CREATED), IC_TXT(id),
+                              IC_I64(m->channel_id), IC_TXT(m->wa_id)),
+                      NULL);
 }
 
 /* ---- receiving ---------------------------------------------------------------- */

@@ -52,6 +52,15 @@ ic_err ic_live_publish(ic_conn *tx, int64_t ws, const char *type, const json_t *
  * IC_ERR_BUSY when the bus's queue is full. Thread-safe. */
 ic_err ic_live_publish_now(ic_bus *bus, int64_t ws, const char *type, const json_t *data);
 
+/* Publishes message.created {message_id, conversation_id, contact_id,
+ * channel_id, direction "in"} for the inbound message m that
+ * ic_store_inbound_message just stored in tx (not a duplicate). On
+ * PostgreSQL the NOTIFY statement reads the ids from the stored row (by
+ * channel and wa_id), so they are right also in the writer's optimistic
+ * pass, where m's ids are still 0; elsewhere as ic_live_publish. Writer
+ * thread only (inside apply). */
+ic_err ic_live_inbound_message(ic_conn *tx, const ic_message *m);
+
 /* Configuration of ic_live_start; zero members take the defaults of
  * ic_sse_config (http/sse.h). */
 typedef struct ic_live_config {

@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "http/sse.h"
 #include "store/bus.h"
+#include "store/sql.h"
 #include "store/store.h"
 
 #include <arpa/inet.h>
@@ -333,6 +334,66 @@ static ic_err pub_apply(ic_conn *tx, ic_write_job *job)
     return err;
 }
 
+/* Stores an inbound message and publishes its message.created. */
+typedef struct in_job {
+    ic_write_job job;
+    ic_message m;
+} in_job;
+
+static ic_err in_apply(ic_conn *tx, ic_write_job *job)
+{
+    in_job *j = (in_job *)job;
+    bool dup = false;
+    ic_err err = ic_store_inbound_message(tx, &j->m, "27820001111", "Thandi", &dup);
+    if (err == IC_OK && !dup)
+        err = ic_live_inbound_message(tx, &j->m);
+    return err;
+}
+
+/* An inbound message's event carries the stored row's ids (on PostgreSQL
+ * also from the writer's optimistic pass, where the job does not know them). */
+static void check_inbound_event(ic_app *app, int port)
+{
+    ic_conn *c = ic_db_thread_conn(app->db);
+    int64_t ws = 0;
+    assert_int_equal(ic_store_workspace_insert(c, "live", &ws), IC_OK);
+    ic_channel ch = {.workspace_id = ws,
+                     .name = (char *)"Helpline",
+                     .phone_number_id = (char *)"1000123",
+                     .access_token = (char *)"t",
+                     .app_secret = (char *)"a",
+                     .verify_token = (char *)"v"};
+    assert_int_equal(ic_store_channel_insert(c, &ch), IC_OK);
+    int s = sse_connect(port, ws, NULL, 0);
+    expect(s, "retry: 3000\n\n");
+    for (int i = 0; i < 2; i++) { /* a new contact, then a known one */
+        in_job j = {.job = {.apply = in_apply}};
+        char wamid[32];
+        snprintf(wamid, sizeof wamid, "wamid.live-%d", i);
+        j.m.workspace_id = ws;
+        j.m.channel_id = ch.id;
+        j.m.direction = IC_DIR_IN;
+        j.m.wa_id = wamid;
+        j.m.type = "text";
+        j.m.text = "hello";
+        j.m.status = "received";
+        assert_int_equal(ic_writer_run(app->writer, &j.job), IC_OK);
+        int64_t mid = 0, conv = 0;
+        const ic_sql_arg a[] = {IC_TXT(wamid)};
+        assert_int_equal(ic_sql_one_i64(c, "SELECT id FROM messages WHERE wa_id = $1", a, 1, &mid),
+                         IC_OK);
+        assert_int_equal(
+            ic_sql_one_i64(c, "SELECT conversation_id FROM messages WHERE wa_id = $1", a, 1, &conv),
+            IC_OK);
+        char want[200];
+        snprintf(want, sizeof want,
+                 "event: message.created\ndata: {\"message_id\":%lld,\"conversation_id\":%lld,",
+                 (long long)mid, (long long)conv);
+        expect(s, want);
+    }
+    close(s);
+}
+
 static void test_publish_through_bus(void **state)
 {
     (void)state;
@@ -391,6 +452,7 @@ static void test_publish_through_bus(void **state)
     json_decref(huge);
     free(big);
 
+    check_inbound_event(&app, f->port);
     close(s1);
     close(s2);
     ic_live_close(live);
