@@ -31,6 +31,29 @@ after(async () => {
   if (sb) assert.equal(await sb.stop(), 0, 'the sandbox stopped cleanly');
 });
 
+test('the app is served from the binary: index for /app/..., gzip, ETag and 304, 404 for unknown files', async () => {
+  const page1 = await fetch(sb.url + '/app/inbox/all/12');
+  assert.equal(page1.status, 200);
+  assert.match(page1.headers.get('content-type'), /^text\/html/);
+  assert.equal(page1.headers.get('content-security-policy'), CSP);
+  assert.match(await page1.text(), /<script type="module" src="\/static\/app.js">/);
+  const etag = page1.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{32}(-gz)?"$/);
+  assert.match(page1.headers.get('cache-control'), /no-cache/);
+  const again = await fetch(sb.url + '/app/inbox/all/12', { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  // Node's fetch asks for gzip and unpacks it: the script arrives whole.
+  const js = await fetch(sb.url + '/static/app.js');
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-encoding'), 'gzip');
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.equal(js.headers.get('content-security-policy'), null);
+  assert.ok((await js.text()).length > 1000);
+  const missing = await fetch(sb.url + '/static/nope.js');
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { error: { code: 'not_found', message: 'no such file' } });
+});
+
 test('the sign-in page loads with the CSP, no console errors and a sensible focus order', async () => {
   const res = await page.goto(sb.url + '/');
   assert.equal(res.status(), 200);
