@@ -23,6 +23,7 @@ void ic_api_messages_routes(ic_http *h, ic_app *app);
 void ic_api_channels_routes(ic_http *h, ic_app *app);
 void ic_api_media_routes(ic_http *h, ic_app *app);
 void ic_api_sandbox_routes(ic_http *h, ic_app *app);
+void ic_api_tokens_routes(ic_http *h, ic_app *app);
 
 /* One outbound message to queue. */
 typedef struct ic_api_send {

@@ -41,6 +41,13 @@ void ic_random_hex(char *out, size_t nbytes)
     out[2 * nbytes] = '\0';
 }
 
+void ic_api_token_new(char token[64], char sha[65])
+{
+    memcpy(token, "ic_", 3);
+    ic_random_hex(token + 3, 24);
+    ic_sha256_hex(token, strlen(token), sha);
+}
+
 void ic_sha256_hex(const void *data, size_t len, char out_hex[65])
 {
     unsigned char h[crypto_hash_sha256_BYTES];

@@ -22,6 +22,10 @@ bool ic_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Fills out with n random bytes encoded as 2n hex chars + NUL. */
 void ic_random_hex(char *out, size_t nbytes);
 
+/* A new API token, "ic_" and 48 hex characters (192 random bits), into
+ * token, and its SHA-256 hex (what the database keeps) into sha. */
+void ic_api_token_new(char token[64], char sha[65]);
+
 /* SHA-256 of data as 64 hex chars + NUL (used to store API tokens). */
 void ic_sha256_hex(const void *data, size_t len, char out_hex[65]);
 

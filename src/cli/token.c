@@ -69,10 +69,8 @@ int ic_cli_token(int argc, char **argv)
         ic_cli_err("token", "the name must be 1 to 200 characters");
         return 1;
     }
-    /* "ic_" + 48 hex characters: 192 random bits. */
-    char token[64] = "ic_";
-    ic_random_hex(token + 3, 24);
-    ic_sha256_hex(token, strlen(token), a.sha);
+    char token[64];
+    ic_api_token_new(token, a.sha);
     if (!ic_cli_write("token", url, a.ws, create, &a, "create the token", NULL))
         return 1;
     printf("%s\n", token);

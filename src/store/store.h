@@ -122,6 +122,12 @@ ic_err ic_store_user_insert(ic_conn *c, int64_t ws, const char *email, const cha
  * and never stored). */
 ic_err ic_store_token_insert(ic_conn *c, int64_t ws, const char *name, const char *token_sha256,
                              int64_t *id);
+/* The workspace's tokens as a JSON array, newest first: {id, name,
+ * created_at, revoked_at|null} (never a hash). */
+ic_err ic_store_tokens_json(ic_conn *c, int64_t ws, json_t **out);
+/* Revokes token id of ws (from now on it authenticates nothing).
+ * IC_ERR_NOT_FOUND when ws has no such token or it is already revoked. */
+ic_err ic_store_token_revoke(ic_conn *c, int64_t ws, int64_t id);
 /* Finds the workspace of a token by its SHA-256 hex; IC_ERR_AUTH when unknown
  * or revoked. */
 ic_err ic_store_token_lookup(ic_conn *c, const char *token_sha256, int64_t *ws, int64_t *token_id);

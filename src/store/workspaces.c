@@ -21,6 +21,10 @@ static const char SQL_USER_INSERT[] =
 static const char SQL_TOKEN_INSERT[] =
     "INSERT INTO api_tokens (workspace_id, name, sha256, created_us)"
     " VALUES ($1, $2, $3, $4) RETURNING id";
+static const char SQL_TOKEN_LIST[] = "SELECT id, name, created_us, revoked_us FROM api_tokens"
+                                     " WHERE workspace_id = $1 ORDER BY id DESC";
+static const char SQL_TOKEN_REVOKE[] = "UPDATE api_tokens SET revoked_us = $1"
+                                       " WHERE workspace_id = $2 AND id = $3 AND revoked_us = 0";
 static const char SQL_TOKEN_LOOKUP[] =
     "SELECT workspace_id, id, revoked_us FROM api_tokens WHERE sha256 = $1";
 
@@ -85,6 +89,31 @@ ic_err ic_store_token_insert(ic_conn *c, int64_t ws, const char *name, const cha
         c, SQL_TOKEN_INSERT,
         IC_ARGS(IC_I64(ws), IC_TXT(name ? name : ""), IC_TXT(token_sha256), IC_I64(ic_now_us())),
         id);
+}
+
+static json_t *token_json(ic_stmt *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(ic_sql_col_i64(s, 0)));
+    ic_sql_json_col_str(o, "name", s, 1);
+    ic_sql_json_time(o, "created_at", ic_sql_col_i64(s, 2));
+    ic_sql_json_time(o, "revoked_at", ic_sql_col_i64(s, 3));
+    return o;
+}
+
+ic_err ic_store_tokens_json(ic_conn *c, int64_t ws, json_t **out)
+{
+    return ic_sql_all_json(c, SQL_TOKEN_LIST, IC_ARGS(IC_I64(ws)), token_json, out);
+}
+
+ic_err ic_store_token_revoke(ic_conn *c, int64_t ws, int64_t id)
+{
+    int64_t n = 0;
+    ic_err err =
+        ic_sql_run(c, SQL_TOKEN_REVOKE, IC_ARGS(IC_I64(ic_now_us()), IC_I64(ws), IC_I64(id)), &n);
+    if (err == IC_OK && n == 0)
+        err = IC_ERR_NOT_FOUND;
+    return err;
 }
 
 ic_err ic_store_token_lookup(ic_conn *c, const char *token_sha256, int64_t *ws, int64_t *token_id)
