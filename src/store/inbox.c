@@ -43,7 +43,7 @@ static const char SQL_LIST[] =
     " AND ($10 = '' OR lower(k.name) LIKE $10 ESCAPE '\\' OR k.wa_id LIKE $10 ESCAPE '\\'"
     "      OR EXISTS (SELECT 1 FROM (SELECT m.text FROM messages m WHERE m.conversation_id = v.id"
     "      ORDER BY m.id DESC LIMIT 200) x WHERE lower(x.text) LIKE $10 ESCAPE '\\'))"
-    " AND (" PRI ", v.last_message_us, v.id) < ($11, $12, $13)"
+    " AND (" PRI ", v.last_message_us, v.id) < (CAST($11 AS BIGINT), $12, $13)"
     " ORDER BY 16 DESC, v.last_message_us DESC, v.id DESC LIMIT $14";
 
 static const char SQL_GET[] =

@@ -137,20 +137,24 @@ ic_err ic_inbox_team_set_members(ic_conn *tx, int64_t ws, int64_t id, const json
     if (!json_is_array(user_ids))
         return IC_ERR_INVALID;
     ic_err err = ic_sql_one_i64(tx, SQL_TEAM_GET, IC_ARGS(IC_I64(ws), IC_I64(id)), &unused);
-    if (err == IC_OK)
-        err = ic_sql_run(tx, SQL_TEAM_CLEAR, IC_ARGS(IC_I64(ws), IC_I64(id)), NULL);
     size_t i;
     json_t *v;
+    /* Every user is checked before anything changes. */
+    json_array_foreach(user_ids, i, v)
+    {
+        if (err != IC_OK)
+            return err;
+        int64_t user = json_is_integer(v) ? json_integer_value(v) : 0;
+        err = user > 0 ? ic_inbox_user_check(tx, ws, user, NULL) : IC_ERR_INVALID;
+    }
+    if (err == IC_OK)
+        err = ic_sql_run(tx, SQL_TEAM_CLEAR, IC_ARGS(IC_I64(ws), IC_I64(id)), NULL);
     json_array_foreach(user_ids, i, v)
     {
         if (err != IC_OK)
             break;
-        int64_t user = json_is_integer(v) ? json_integer_value(v) : 0;
-        if (user <= 0)
-            err = IC_ERR_INVALID;
-        else if ((err = ic_inbox_user_check(tx, ws, user, NULL)) == IC_OK)
-            err = ic_sql_run(tx, SQL_TEAM_MEMBER_ADD, IC_ARGS(IC_I64(id), IC_I64(user), IC_I64(ws)),
-                             NULL);
+        err = ic_sql_run(tx, SQL_TEAM_MEMBER_ADD,
+                         IC_ARGS(IC_I64(id), IC_I64(json_integer_value(v)), IC_I64(ws)), NULL);
     }
     return err;
 }
