@@ -47,7 +47,7 @@ ID0 = 1000  # seeded ids start above the sandbox's own rows
 def seed_sql(pg):
     """The seeding statements for one backend; {ws}, {ch}, {nc}, {nm} are filled in."""
     if pg:
-        seq = "generate_series(1, {n}) AS s(n)"
+        seq = "generate_series(1::bigint, {n}) AS s(n)"
         pad = "lpad(n::text, 7, '0')"
         word = "(ARRAY[%s])[(n * 7919 %% 40) + 1] || ' ' || (ARRAY[%s])[(n * 104729 %% 40) + 1]" % (
             (",".join("'%s'" % w for w in WORDS),) * 2)
