@@ -16,6 +16,7 @@
 #include "store/sessions.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #define LOGIN_WINDOW_US ((int64_t)15 * 60 * 1000000)
 #define LOGIN_LOCK_US ((int64_t)15 * 60 * 1000000)
 #define MAX_WORKSPACES 10 /* users of one email address looked at */
+#define SWEEP_EVERY 256
 
 static const char WRONG[] = "the email address or password is wrong";
 
@@ -60,11 +62,16 @@ static void answer_locked(ic_req *r, int64_t until, int64_t now)
 
 /* ---- the writes ------------------------------------------------------------ */
 
+/* Counts the failure; j->flag (every SWEEP_EVERY-th failure on this node)
+ * also deletes the counters that have run out. */
 static ic_err failed_apply(ic_conn *tx, ic_api_job *j)
 {
     int64_t until = 0;
-    return ic_store_login_failed(tx, j->key, j->now, LOGIN_WINDOW_US, LOGIN_MAX_FAILURES,
-                                 LOGIN_LOCK_US, &until);
+    ic_err e = ic_store_login_failed(tx, j->key, j->now, LOGIN_WINDOW_US, LOGIN_MAX_FAILURES,
+                                     LOGIN_LOCK_US, &until);
+    if (e == IC_OK && j->flag)
+        e = ic_store_login_sweep(tx, j->now - LOGIN_WINDOW_US, j->now);
+    return e;
 }
 
 static void failed_answer(ic_api_job *j, ic_err result)
@@ -177,6 +184,8 @@ static void login(ic_req *r, void *arg)
     j->answer_errors = n == 0;
     if (n == 0) {
         IC_INFO("api_login_failed", "rid=%s", ic_req_id(r));
+        static atomic_uint failures;
+        j->flag = atomic_fetch_add(&failures, 1) % SWEEP_EVERY == SWEEP_EVERY - 1;
         j->apply = failed_apply;
         j->answer = failed_answer;
     } else {

@@ -16,11 +16,14 @@
 
 /* Finds the caller of r by its session cookie: fills p (ws, role, user_id,
  * session_id) and returns IC_OK. A request that changes anything (not GET
- * or HEAD) must carry the session's CSRF token in X-CSRF-Token. Errors,
- * with em filled: IC_ERR_AUTH "sign in first" (no cookie, an unknown,
- * expired or revoked session, a disabled user, a session older than the
- * user's sessions_valid_after_us), IC_ERR_FORBIDDEN (CSRF token missing or
- * wrong), IC_ERR_BUSY or IC_ERR_DB. Never answers r (ic_api_authorize
+ * or HEAD) must carry the session's CSRF token in X-CSRF-Token (compared in
+ * constant time). Errors, with em filled: IC_ERR_AUTH "sign in first ..."
+ * (no cookie, an unknown or revoked session, one unused for 12 hours or
+ * older than 7 days, a disabled user, a session created before the user's
+ * sessions_valid_after_us), IC_ERR_FORBIDDEN "the CSRF token is missing or
+ * wrong", IC_ERR_BUSY or IC_ERR_DB. Reads on the thread's own connection;
+ * at most once a minute per session it also queues a write job that moves
+ * last_seen_us (never waiting for it). Never answers r (ic_api_authorize
  * does). Call on a poll thread. */
 ic_err ic_api_session_principal(ic_req *r, ic_app *app, ic_principal *p, ic_errmsg *em);
 

@@ -76,6 +76,7 @@ struct ic_api_job {
     char hash[256];
     ic_session_new sess;
     int cookie; /* 0 leave, 1 set sess.cookie, 2 clear */
+    bool flag;  /* the endpoint's own */
     char key[300];
     char email[IC_USER_EMAIL_MAX + 1];
     char name[IC_USER_NAME_MAX * 4 + 1];

@@ -32,6 +32,8 @@ static const char SQL_LOCK[] =
     "UPDATE login_attempts SET locked_until_us = $1, failures = 0, window_start_us = $2"
     " WHERE key = $3";
 static const char SQL_RESET[] = "DELETE FROM login_attempts WHERE key = $1";
+static const char SQL_SWEEP[] =
+    "DELETE FROM login_attempts WHERE window_start_us < $1 AND locked_until_us <= $2";
 
 ic_err ic_store_session_get(ic_conn *c, const char *token_sha256, ic_session_row *out)
 {
@@ -116,4 +118,9 @@ ic_err ic_store_login_failed(ic_conn *c, const char *key, int64_t now, int64_t w
 ic_err ic_store_login_reset(ic_conn *c, const char *key)
 {
     return ic_sql_run(c, SQL_RESET, IC_ARGS(IC_TXT(key)), NULL);
+}
+
+ic_err ic_store_login_sweep(ic_conn *c, int64_t window_start_us, int64_t now)
+{
+    return ic_sql_run(c, SQL_SWEEP, IC_ARGS(IC_I64(window_start_us), IC_I64(now)), NULL);
 }

@@ -62,4 +62,9 @@ ic_err ic_store_login_failed(ic_conn *c, const char *key, int64_t now, int64_t w
 /* Forgets the failures of key (a successful sign-in). Writer only. */
 ic_err ic_store_login_reset(ic_conn *c, const char *key);
 
+/* Deletes the counters whose window began before window_start_us and that
+ * are not locked at now: a failed sign-in to a made-up address leaves a row
+ * that nothing else removes. Reads the whole table. Writer only. */
+ic_err ic_store_login_sweep(ic_conn *c, int64_t window_start_us, int64_t now);
+
 #endif

@@ -238,6 +238,16 @@ static ic_err reset_key(ic_conn *c, void *arg)
     return ic_store_login_reset(c, arg);
 }
 
+typedef struct sweep_args {
+    int64_t start, now;
+} sweep_args;
+
+static ic_err sweep(ic_conn *c, void *arg)
+{
+    sweep_args *a = arg;
+    return ic_store_login_sweep(c, a->start, a->now);
+}
+
 static void test_store_login_counters(void **state)
 {
     (void)state;
@@ -271,6 +281,22 @@ static void test_store_login_counters(void **state)
     seed(reset_key, (void *)"email:counter@example.org");
     assert_int_equal(ic_store_login_locked(c, "email:never@example.org", t0, &until), IC_OK);
     assert_int_equal(until, 0);
+    /* The sweep deletes run-out counters and keeps locks. */
+    fail_args old = {.key = "email:old@example.org", .now = t0 - 20 * MIN_US};
+    seed(fail_once, &old);
+    fail_args lk = {.key = "email:locked@example.org", .now = t0 - 20 * MIN_US};
+    for (int i = 0; i < 5; i++)
+        seed(fail_once, &lk);
+    sweep_args sw = {.start = t0 - 15 * MIN_US, .now = t0 - 10 * MIN_US};
+    seed(sweep, &sw);
+    int64_t n = -1;
+    assert_int_equal(ic_sql_one_i64(c, "SELECT COUNT(*) FROM login_attempts WHERE key = $1",
+                                    IC_ARGS(IC_TXT(old.key)), &n),
+                     IC_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ic_store_login_locked(c, lk.key, t0 - 10 * MIN_US, &until), IC_OK);
+    assert_int_equal(until, t0 - 5 * MIN_US);
+    sql("DELETE FROM login_attempts");
 }
 
 /* ---- sign-in ------------------------------------------------------------------------ */
