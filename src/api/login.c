@@ -84,9 +84,14 @@ static void failed_answer(ic_api_job *j, ic_err result)
     ic_api_fail(j->r, IC_ERR_AUTH, &em);
 }
 
+/* The new session; the address's failures and the user's dead sessions
+ * go. */
 static ic_err ok_apply(ic_conn *tx, ic_api_job *j)
 {
     ic_err e = ic_store_login_reset(tx, j->key);
+    if (e == IC_OK)
+        e = ic_store_sessions_forget_dead(tx, j->user_id, j->now, IC_SESSION_IDLE_US,
+                                          j->valid_after_us);
     return e == IC_OK ? ic_session_new_store(tx, &j->sess, j->ws, j->user_id, j->now) : e;
 }
 
@@ -191,6 +196,7 @@ static void login(ic_req *r, void *arg)
     } else {
         j->ws = u.ws;
         j->user_id = u.id;
+        j->valid_after_us = u.sessions_valid_after_us;
         j->out = json_object();
         json_object_set_new(j->out, "user", ic_session_user_json(&u));
         sodium_memzero(&u, sizeof u);

@@ -73,6 +73,7 @@ struct ic_api_job {
     json_t *out;
     /* Inputs the endpoints share. */
     int64_t ws, user_id, target_id, session_id, now;
+    int64_t valid_after_us; /* the user's sessions_valid_after_us (sign-in) */
     char hash[256];
     ic_session_new sess;
     int cookie; /* 0 leave, 1 set sess.cookie, 2 clear */

@@ -18,6 +18,9 @@ static const char SQL_TOUCH[] =
     "UPDATE sessions SET last_seen_us = $1 WHERE id = $2 AND last_seen_us < $1";
 static const char SQL_REVOKE[] =
     "UPDATE sessions SET revoked_us = $1 WHERE id = $2 AND revoked_us = 0";
+static const char SQL_FORGET_DEAD[] =
+    "DELETE FROM sessions WHERE user_id = $1 AND (revoked_us <> 0 OR expires_us <= $2"
+    " OR last_seen_us <= $3 OR created_us < $4)";
 static const char SQL_LOCKED[] = "SELECT locked_until_us FROM login_attempts WHERE key = $1";
 /* A failure outside the window (window_start_us <= $3) starts a new one. */
 static const char SQL_FAILED[] =
@@ -86,6 +89,14 @@ ic_err ic_store_session_touch(ic_conn *c, int64_t id, int64_t now)
 ic_err ic_store_session_revoke(ic_conn *c, int64_t id, int64_t now)
 {
     return ic_sql_run(c, SQL_REVOKE, IC_ARGS(IC_I64(now), IC_I64(id)), NULL);
+}
+
+ic_err ic_store_sessions_forget_dead(ic_conn *c, int64_t user_id, int64_t now, int64_t idle_us,
+                                     int64_t valid_after_us)
+{
+    return ic_sql_run(
+        c, SQL_FORGET_DEAD,
+        IC_ARGS(IC_I64(user_id), IC_I64(now), IC_I64(now - idle_us), IC_I64(valid_after_us)), NULL);
 }
 
 ic_err ic_store_login_locked(ic_conn *c, const char *key, int64_t now, int64_t *locked_until_us)

@@ -46,6 +46,13 @@ ic_err ic_store_session_touch(ic_conn *c, int64_t id, int64_t now);
 /* Revokes session id at now (a revoked one stays revoked). Writer only. */
 ic_err ic_store_session_revoke(ic_conn *c, int64_t id, int64_t now);
 
+/* Deletes the sessions of user_id that can no longer be used at now:
+ * revoked, past expires_us, idle for idle_us, or created before
+ * valid_after_us (the user's sessions_valid_after_us). Sign-in calls it, so
+ * that a user's dead sessions do not pile up. Writer only. */
+ic_err ic_store_sessions_forget_dead(ic_conn *c, int64_t user_id, int64_t now, int64_t idle_us,
+                                     int64_t valid_after_us);
+
 /* ---- failed sign-ins, by key ("email:<address>", "ip:<address>") ---------- */
 
 /* When key is locked at now: *locked_until_us > now; otherwise 0. A key

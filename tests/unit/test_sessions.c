@@ -558,6 +558,8 @@ static void test_logout_all_and_password_change(void **state)
     assert_int_equal(login_ws(EMAIL_OP, PASSWORD, 0, &s), 401);
     assert_int_equal(login_ws(EMAIL_OP, "a new password", 0, &s), 200);
     sql("DELETE FROM login_attempts");
+    /* That sign-in deleted the user's dead sessions: two remain (fresh, s). */
+    assert_int_equal(sql_i64("SELECT COUNT(*) FROM sessions WHERE user_id = $1", U.op_a), 2);
 }
 
 /* ---- the admin's users endpoints --------------------------------------------------------- */
