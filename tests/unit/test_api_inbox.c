@@ -6,11 +6,26 @@
  * tested in test_inbox_store.c. */
 #include "api/inbox.h"
 #include "api_fixture.h"
+#include "store/sessions.h"
 
 /* The fixture's server has the v1 routes; until ic_api_v1_routes registers
  * the inbox's, this program serves them (and v1's) on a second server. */
 static ic_http *inbox_h;
-static int64_t op_a, op_b, label_a, label_b, team_a, note_a;
+static int64_t op_a, op_b, label_a, label_b, team_a, note_a, viewer_a, sup_a;
+
+/* Session cookies (43 base64url characters, as ours) of users of A. */
+#define COOKIE_VIEWER "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+#define COOKIE_OP "ooooooooooooooooooooooooooooooooooooooooooo"
+#define COOKIE_SUP "sssssssssssssssssssssssssssssssssssssssssss"
+#define CSRF "csrf-token-for-tests"
+
+static ic_err add_session(ic_conn *c, int64_t user, const char *cookie)
+{
+    char sha[65];
+    int64_t id = 0, now = ic_now_us();
+    ic_sha256_hex(cookie, strlen(cookie), sha);
+    return ic_store_session_insert(c, F.ws_a, user, sha, CSRF, now, now + 24 * HOUR_US, &id);
+}
 
 static ic_err seed_inbox(ic_conn *c, void *arg)
 {
@@ -20,7 +35,11 @@ static ic_err seed_inbox(ic_conn *c, void *arg)
         (e = ic_store_user_insert(c, F.ws_b, "op@b", "Bert", "operator", "x", &op_b)) ||
         (e = ic_inbox_label_insert(c, F.ws_a, "vip", NULL, &label_a)) ||
         (e = ic_inbox_label_insert(c, F.ws_b, "vip", NULL, &label_b)) ||
-        (e = ic_inbox_team_insert(c, F.ws_a, "Billing", &team_a)))
+        (e = ic_inbox_team_insert(c, F.ws_a, "Billing", &team_a)) ||
+        (e = ic_store_user_insert(c, F.ws_a, "v@a", "Vera", "viewer", "x", &viewer_a)) ||
+        (e = ic_store_user_insert(c, F.ws_a, "s@a", "Sam Super", "supervisor", "x", &sup_a)) ||
+        (e = add_session(c, viewer_a, COOKIE_VIEWER)) || (e = add_session(c, op_a, COOKIE_OP)) ||
+        (e = add_session(c, sup_a, COOKIE_SUP)))
         return e;
     ic_inbox_actor op = {.ws = F.ws_a, .role = IC_ROLE_OPERATOR, .user_id = op_a};
     return ic_inbox_note_add(c, &op, F.conv_alice, "seen @Olga", NULL, &note_a);
@@ -380,6 +399,109 @@ static void test_teams_and_labels_crud(void **state)
     resp_free(&r);
 }
 
+/* ---- signed-in users (sessions) ------------------------------------------------------ */
+
+/* A call as the signed-in user of cookie, with the CSRF token. */
+static resp as_user(const char *method, const char *path, const char *cookie, const char *json)
+{
+    resp r = {0};
+    char url[600], ck[200];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", F.port, path);
+    snprintf(ck, sizeof ck, "Cookie: ic_session=%s", cookie);
+    CURL *c = curl_easy_init();
+    struct curl_slist *hs = curl_slist_append(NULL, ck);
+    hs = curl_slist_append(hs, "X-CSRF-Token: " CSRF);
+    hs = curl_slist_append(hs, "Content-Type: application/json");
+    hs = curl_slist_append(hs, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (json)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(c);
+    if (r.body.len)
+        r.json = json_loadb(r.body.data, r.body.len, 0, NULL);
+    return r;
+}
+
+static void test_signed_in_users_per_role(void **state)
+{
+    (void)state;
+    long long c = (long long)F.conv_alice;
+    char body[200];
+    /* A viewer reads, with numbers masked, and may change nothing. */
+    resp r = expect_ok(as_user("GET", "/api/v1/conversations?view=all", COOKIE_VIEWER, NULL), 200);
+    json_t *contact = json_object_get(json_array_get(items_of(&r), 0), "contact");
+    assert_string_equal(jstr(contact, "wa_id"), "278******01");
+    assert_true(json_is_true(json_object_get(contact, "wa_id_masked")));
+    resp_free(&r);
+    r = expect_ok(
+        as_user("GET", pathf("/api/v1/contacts/%lld", (long long)F.alice), COOKIE_VIEWER, NULL),
+        200);
+    assert_string_equal(jstr(r.json, "wa_id"), "278******01");
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"user_id\":%lld}", (long long)viewer_a);
+    expect_error(
+        as_user("POST", pathf("/api/v1/conversations/%lld/assign", c), COOKIE_VIEWER, body), 403,
+        "forbidden");
+    expect_error(as_user("POST", pathf("/api/v1/conversations/%lld/close", c), COOKIE_VIEWER, NULL),
+                 403, "forbidden");
+    r = expect_ok(as_user("GET", "/api/v1/teams", COOKIE_VIEWER, NULL), 200);
+    resp_free(&r);
+    /* An operator takes one for themself, not for others; mine shows it. */
+    r = expect_ok(as_user("GET", "/api/v1/conversations?view=mine", COOKIE_OP, NULL), 200);
+    assert_int_equal(json_array_size(items_of(&r)), 0);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"user_id\":%lld}", (long long)op_a);
+    r = expect_ok(as_user("POST", pathf("/api/v1/conversations/%lld/assign", c), COOKIE_OP, body),
+                  200);
+    assert_string_equal(jstr(json_object_get(r.json, "contact"), "wa_id"), "278******01");
+    resp_free(&r);
+    r = expect_ok(as_user("GET", "/api/v1/conversations?view=mine", COOKIE_OP, NULL), 200);
+    assert_int_equal(json_array_size(items_of(&r)), 1);
+    assert_int_equal(jint(json_array_get(items_of(&r), 0), "id"), F.conv_alice);
+    resp_free(&r);
+    snprintf(body, sizeof body, "{\"user_id\":%lld}", (long long)sup_a);
+    r = as_user("POST", pathf("/api/v1/conversations/%lld/transfer", c), COOKIE_OP, body);
+    assert_true(contains(err_msg(&r), "operators may only"));
+    expect_error(r, 403, "forbidden");
+    r = expect_ok(as_user("POST", pathf("/api/v1/conversations/%lld/notes", c), COOKIE_OP,
+                          "{\"body\":\"@sam super please look\"}"),
+                  201);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(r.json, "mentions"), 0)),
+                     sup_a);
+    assert_int_equal(jint(json_object_get(r.json, "author"), "id"), op_a);
+    resp_free(&r);
+    expect_error(as_user("POST", "/api/v1/labels", COOKIE_OP, "{\"name\":\"x\"}"), 403,
+                 "forbidden");
+    /* A supervisor sees numbers, assigns anyone's, manages labels, not teams. */
+    snprintf(body, sizeof body, "{\"user_id\":%lld,\"note\":\"mine now\"}", (long long)sup_a);
+    r = expect_ok(
+        as_user("POST", pathf("/api/v1/conversations/%lld/transfer", c), COOKIE_SUP, body), 200);
+    assert_string_equal(jstr(json_object_get(r.json, "contact"), "wa_id"), "27820000001");
+    assert_null(json_object_get(json_object_get(r.json, "contact"), "wa_id_masked"));
+    resp_free(&r);
+    expect_error(as_user("POST", pathf("/api/v1/conversations/%lld/close", c), COOKIE_OP, NULL),
+                 403, "forbidden");
+    r = expect_ok(as_user("POST", "/api/v1/labels", COOKIE_SUP, "{\"name\":\"urgent-ish\"}"), 201);
+    resp_free(&r);
+    expect_error(as_user("POST", "/api/v1/teams", COOKIE_SUP, "{\"name\":\"x\"}"), 403,
+                 "forbidden");
+    /* Who did what is in the history. */
+    r = expect_ok(
+        as_user("GET", pathf("/api/v1/conversations/%lld/events", c), COOKIE_VIEWER, NULL), 200);
+    json_t *newest = json_array_get(items_of(&r), 0);
+    assert_string_equal(jstr(newest, "kind"), "transfer");
+    assert_int_equal(jint(json_object_get(newest, "actor"), "id"), sup_a);
+    resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_another_workspace_gets_404, setup_inbox,
                                         teardown_inbox),
         cmocka_unit_test_setup_teardown(test_teams_and_labels_crud, setup_inbox, teardown_inbox),
+        cmocka_unit_test_setup_teardown(test_signed_in_users_per_role, setup_inbox, teardown_inbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
