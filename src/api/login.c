@@ -215,5 +215,6 @@ out:
 
 void ic_api_login_routes(ic_http *h, ic_app *app)
 {
+    pthread_once(&dummy_once, make_dummy); /* the first unknown address is not slower */
     ic_http_route(h, "POST", "/api/v1/auth/login", ic_api_json_max_body(app), login, app);
 }
