@@ -22,7 +22,9 @@
  * was stored on tx: when m opened its conversation (m->conversation_id is
  * known and m is its first message) and the workspace has an auto-assigning
  * team, assigns it as above in tx and records the conversation event
- * 'assign' {"auto":true,...}. *assignee (may be NULL) gets the user (0:
+ * 'assign' {"auto":true,...}, and publishes the live event
+ * conversation.assigned {"conversation_id", "assignee_id" (null when
+ * nobody was free), "team_id", "auto": true}. *assignee (may be NULL) gets the user (0:
  * none). The optimistic pass (ids 0) never opens a conversation: nothing to
  * do. Errors: the store's. Writer only. */
 ic_err ic_autoassign_on_inbound(ic_conn *tx, const ic_message *m, int64_t *assignee);

@@ -5,6 +5,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "core/live.h"
 #include "core/ws_cache.h"
 #include "store/routing.h"
 
@@ -374,8 +375,9 @@ ic_err ic_urgency_on_inbound(ic_conn *tx, const ic_message *m, const char *from,
     if (e == IC_OK) {
         IC_INFO("conversation_urgent", "ws=%lld conversation=%lld phrase=%lld",
                 (long long)m->workspace_id, (long long)conv, (long long)id);
-        /* LIVE: ic_live_publish(tx, m->workspace_id, "conversation.updated",
-         * {"conversation_id": conv, "urgent": true}) once live.h has landed. */
+        json_t *ev = json_pack("{s:I, s:b}", "conversation_id", (json_int_t)conv, "urgent", 1);
+        e = ic_live_publish(tx, m->workspace_id, IC_LIVE_CONVERSATION_UPDATED, ev);
+        json_decref(ev);
         if (urgent)
             *urgent = true;
     }

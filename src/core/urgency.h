@@ -78,7 +78,9 @@ void ic_urgency_cache_clear(void);
 /* The ingest hook: when m (an inbound message just stored on tx, from
  * WhatsApp id from) has text containing one of its workspace's phrases that
  * applies to the contact's language, marks its conversation urgent and
- * records a conversation event 'urgent' {"phrase_id": N}, in tx. *urgent
+ * records a conversation event 'urgent' {"phrase_id": N}, in tx, and
+ * publishes the live event conversation.updated {"conversation_id": N,
+ * "urgent": true} (core/live.h: sent at commit). *urgent
  * (may be NULL) tells whether it did. Works in the writer's optimistic pass
  * too (the conversation is found through the message). Errors: the store's.
  * Writer only. */
