@@ -41,8 +41,9 @@ static const char SQL_LIST[] =
     "      WHERE cl.conversation_id = v.id AND cl.label_id = $8))"
     " AND (CAST($9 AS BIGINT) = 0 OR v.team_id = $9)"
     " AND ($10 = '' OR lower(k.name) LIKE $10 ESCAPE '\\' OR k.wa_id LIKE $10 ESCAPE '\\'"
-    "      OR EXISTS (SELECT 1 FROM (SELECT m.text FROM messages m WHERE m.conversation_id = v.id"
-    "      ORDER BY m.id DESC LIMIT 200) x WHERE lower(x.text) LIKE $10 ESCAPE '\\'))"
+    "      OR v.id IN (SELECT x.conversation_id FROM (SELECT m.conversation_id, m.text"
+    "      FROM messages m WHERE m.workspace_id = $2 ORDER BY m.id DESC LIMIT 10000) x"
+    "      WHERE lower(x.text) LIKE $10 ESCAPE '\\'))"
     " AND (" PRI ", v.last_message_us, v.id) < (CAST($11 AS BIGINT), $12, $13)"
     " ORDER BY 16 DESC, v.last_message_us DESC, v.id DESC LIMIT $14";
 

@@ -49,8 +49,9 @@ ic_err ic_inbox_view_parse(const char *s, ic_inbox_view *out);
 #define IC_INBOX_CURSOR_MAX 64
 /* The longest q accepted, in bytes. */
 #define IC_INBOX_Q_MAX 200
-/* How many of a conversation's newest messages q searches. */
-#define IC_INBOX_Q_MESSAGES 200
+/* How many of the workspace's newest messages q searches (written into
+ * the list's SQL text). */
+#define IC_INBOX_Q_MESSAGES 10000
 /* The preview's length in characters. */
 #define IC_INBOX_PREVIEW_CHARS 120
 
