@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "base/time.h"
 #include "store/sessions.h"
 
@@ -108,15 +109,6 @@ static void ok_answer(ic_api_job *j, ic_err result)
 
 /* ---- the handler --------------------------------------------------------------- */
 
-/* Lowercases the ASCII letters of email into out (size bytes). */
-static void lower(const char *email, char *out, size_t size)
-{
-    size_t i = 0;
-    for (; email[i] && i + 1 < size; i++)
-        out[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] - 'A' + 'a') : email[i];
-    out[i] = '\0';
-}
-
 /* The users of email (in workspace ws when ws > 0) whose password is
  * password and who are enabled: how many in *n, the first in *match. */
 static ic_err check(ic_app *app, const char *email, int64_t ws, const char *password,
@@ -164,7 +156,7 @@ static void login(ic_req *r, void *arg)
         return;
     }
     ic_api_job *j = ic_api_job_new(r, app);
-    lower(email, j->email, sizeof j->email);
+    ic_str_lower_ascii(email, j->email, sizeof j->email);
     snprintf(j->key, sizeof j->key, "email:%s", j->email);
     e = ic_store_login_locked(ic_db_thread_conn(app->db), j->key, now, &locked);
     if (e == IC_OK && locked) {

@@ -22,7 +22,7 @@ static void list_users(ic_req *r, void *arg)
     ic_app *app = arg;
     ic_principal who;
     json_t *items = NULL;
-    if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK)
+    if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         return;
     ic_err e = ic_store_users_json(ic_db_thread_conn(app->db), who.ws, &items);
     if (e != IC_OK) {
@@ -120,8 +120,7 @@ static void create_user(ic_req *r, void *arg)
         return;
     }
     ic_api_job *j = ic_api_job_new(r, app);
-    for (size_t i = 0; email[i]; i++)
-        j->email[i] = (email[i] >= 'A' && email[i] <= 'Z') ? (char)(email[i] + 32) : email[i];
+    ic_str_lower_ascii(email, j->email, sizeof j->email);
     ic_strlcpy(j->name, name ? name : j->email, sizeof j->name);
     ic_strlcpy(j->role, ic_role_name(role), sizeof j->role);
     e = ic_session_hash(password, j->hash);

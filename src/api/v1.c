@@ -40,6 +40,7 @@ void ic_api_v1_routes(ic_http *h, ic_app *app)
     ic_api_channels_routes(h, app);
     ic_api_media_routes(h, app);
     ic_api_session_routes(h, app);
+    ic_api_users_routes(h, app);
     ic_api_sandbox_routes(h, app);
     ic_api_tokens_routes(h, app);
 }

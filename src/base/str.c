@@ -72,3 +72,13 @@ size_t ic_utf8_len(const char *s)
             n++;
     return n;
 }
+
+void ic_str_lower_ascii(const char *in, char *out, size_t size)
+{
+    if (!out || size == 0)
+        return;
+    size_t i = 0;
+    for (; in && in[i] && i + 1 < size; i++)
+        out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] - 'A' + 'a') : in[i];
+    out[i] = '\0';
+}

@@ -27,6 +27,10 @@ bool ic_str_starts(const char *s, const char *prefix);
 /* True when a and b are both NULL or equal strings. */
 bool ic_str_eq(const char *a, const char *b);
 
+/* Copies in into out (size bytes, NUL-terminated, truncated when short)
+ * with its ASCII letters lowercased: how email addresses are compared. */
+void ic_str_lower_ascii(const char *in, char *out, size_t size);
+
 /* Writes the lowercase hex of n bytes into out (2n+1 bytes). */
 void ic_hex_encode(const unsigned char *in, size_t n, char *out);
 

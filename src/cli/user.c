@@ -4,6 +4,7 @@
 
 #include "base/alloc.h"
 #include "base/crypto.h"
+#include "base/str.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f)
 typedef struct add_args {
     int64_t ws;
     const char *email, *name, *role;
+    char email_lc[256]; /* the address as sign-in looks it up */
     char hash[256];
     int64_t id;
 } add_args;
@@ -29,7 +31,7 @@ typedef struct add_args {
 static ic_err add(ic_conn *c, void *arg)
 {
     add_args *a = arg;
-    return ic_store_user_insert(c, a->ws, a->email, a->name, a->role, a->hash, &a->id);
+    return ic_store_user_insert(c, a->ws, a->email_lc, a->name, a->role, a->hash, &a->id);
 }
 
 static bool valid_role(const char *r)
@@ -99,6 +101,7 @@ int ic_cli_user(int argc, char **argv)
         ic_cli_err("user", "the role must be admin, supervisor, operator or viewer");
         return 1;
     }
+    ic_str_lower_ascii(a.email, a.email_lc, sizeof a.email_lc);
     if (!a.name)
         a.name = a.email;
     char password[256];
