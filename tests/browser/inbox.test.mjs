@@ -26,12 +26,30 @@ before(async () => {
   page = await newPage(browser, expected401);
 });
 
+// The steps build on each other: once one fails, the rest are skipped
+// rather than each waiting out its timeouts.
+let failed = null;
+function step(name, fn) {
+  test(name, async (t) => {
+    if (failed) {
+      t.skip(`an earlier step failed: ${failed}`);
+      return;
+    }
+    try {
+      await fn();
+    } catch (e) {
+      failed = name;
+      throw e;
+    }
+  });
+}
+
 after(async () => {
   if (browser) await browser.close();
   if (sb) assert.equal(await sb.stop(), 0, 'the sandbox stopped cleanly');
 });
 
-test('the app is served from the binary: index for /app/..., gzip, ETag and 304, 404 for unknown files', async () => {
+step('the app is served from the binary: index for /app/..., gzip, ETag and 304, 404 for unknown files', async () => {
   const page1 = await fetch(sb.url + '/app/inbox/all/12');
   assert.equal(page1.status, 200);
   assert.match(page1.headers.get('content-type'), /^text\/html/);
@@ -54,7 +72,7 @@ test('the app is served from the binary: index for /app/..., gzip, ETag and 304,
   assert.deepEqual(await missing.json(), { error: { code: 'not_found', message: 'no such file' } });
 });
 
-test('the sign-in page loads with the CSP, no console errors and a sensible focus order', async () => {
+step('the sign-in page loads with the CSP, no console errors and a sensible focus order', async () => {
   const res = await page.goto(sb.url + '/');
   assert.equal(res.status(), 200);
   const h = res.headers();
@@ -76,7 +94,7 @@ test('the sign-in page loads with the CSP, no console errors and a sensible focu
   assert.deepEqual(page.errors, []);
 });
 
-test('a wrong password is refused with a message, by keyboard alone', async () => {
+step('a wrong password is refused with a message, by keyboard alone', async () => {
   await page.locator('#email').focus();
   await page.keyboard.type(sb.email);
   await page.keyboard.press('Tab');
@@ -89,7 +107,7 @@ test('a wrong password is refused with a message, by keyboard alone', async () =
   assert.deepEqual(page.errors, []);
 });
 
-test('the admin signs in and sees the lists', async () => {
+step('the admin signs in and sees the lists', async () => {
   await page.locator('#password').fill(sb.password);
   await page.keyboard.press('Enter');
   await page.getByRole('navigation', { name: 'Lists' }).waitFor();
@@ -103,7 +121,7 @@ test('the admin signs in and sees the lists', async () => {
   assert.deepEqual(page.errors, []);
 });
 
-test('a person writes in and the conversation appears; j and Enter open it', async () => {
+step('a person writes in and the conversation appears; j and Enter open it', async () => {
   const [st] = await postJson(`${sb.sim_url}/sim/people/${PERSON}/send`, { type: 'text', text: 'Hello, is the clinic open on Saturday?' });
   assert.equal(st, 200);
   const row = page.locator('a.conv').first();
@@ -120,7 +138,7 @@ test('a person writes in and the conversation appears; j and Enter open it', asy
   assert.deepEqual(page.errors, []);
 });
 
-test('r focuses the reply box; Enter sends; the reply shows its ticks', async () => {
+step('r focuses the reply box; Enter sends; the reply shows its ticks', async () => {
   await page.keyboard.press('r');
   assert.equal(await focused(page), 'reply');
   await page.keyboard.type('Yes, from 9am to 1pm.');
@@ -134,7 +152,7 @@ test('r focuses the reply box; Enter sends; the reply shows its ticks', async ()
   assert.deepEqual(page.errors, []);
 });
 
-test('? shows and hides the shortcuts; Esc closes them, and Esc goes back to the list', async () => {
+step('? shows and hides the shortcuts; Esc closes them, and Esc goes back to the list', async () => {
   await page.keyboard.press('Escape'); // leave the reply box
   await page.keyboard.press('?');
   const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });

@@ -80,34 +80,42 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   }
 
   function move(d) {
-    if (!items || items.length === 0) return;
-    const i = Math.max(0, Math.min(items.length - 1, cursor + d));
+    const { items: list, cursor: at } = latest.current;
+    if (!list || list.length === 0) return;
+    const i = Math.max(0, Math.min(list.length - 1, at + d));
     setCursor(i);
     focusRow(i);
   }
 
+  // The key handler is registered once and reads the latest render's state
+  // through this ref (set while rendering, so never a render behind).
+  const latest = useRef(null);
+  latest.current = { items, cursor, help, convId, view };
+
   function onKey(e) {
+    const { items: list, cursor: at, help: helpOpen, convId: openId, view: v } = latest.current;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'Escape') {
-      if (help) { setHelp(false); return; }
-      if (typing(e.target)) { e.target.blur(); focusRow(cursor); return; }
-      if (convId) { navigate(`/app/inbox/${view}`); setTimeout(() => focusRow(cursor), 0); }
+      if (helpOpen) { setHelp(false); return; }
+      if (typing(e.target)) { e.target.blur(); focusRow(at); return; }
+      if (openId) { navigate(`/app/inbox/${v}`); setTimeout(() => focusRow(at), 0); }
       return;
     }
-    if (e.key === '?' && !typing(e.target)) { e.preventDefault(); setHelp(!help); return; }
-    if (typing(e.target) || help) return;
+    if (e.key === '?' && !typing(e.target)) { e.preventDefault(); setHelp((open) => !open); return; }
+    if (typing(e.target) || helpOpen) return;
     if (e.key === 'j') { e.preventDefault(); move(1); }
     else if (e.key === 'k') { e.preventDefault(); move(-1); }
-    else if (e.key === 'Enter' && items && items[cursor] && !(e.target && e.target.closest('a,button'))) {
+    else if (e.key === 'Enter' && list && list[at] && !(e.target && e.target.closest('a,button'))) {
       e.preventDefault();
-      navigate(`/app/inbox/${view}/${items[cursor].id}`);
-    } else if (e.key === 'r' && convId && replyRef.current) { e.preventDefault(); replyRef.current.focus(); }
+      navigate(`/app/inbox/${v}/${list[at].id}`);
+    } else if (e.key === 'r' && openId && replyRef.current) { e.preventDefault(); replyRef.current.focus(); }
   }
 
   useEffect(() => {
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  });
+    const handler = (e) => onKey(e);
+    document.addEventListener('keydown', handler);
+    return () => document.removeEventListener('keydown', handler);
+  }, []);
 
   function link(e, path) {
     e.preventDefault();
