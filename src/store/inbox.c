@@ -14,14 +14,17 @@
 
 #define DAY_US (24LL * 3600 * 1000000)
 
-/* The sort key: pri (urgent first in some views), last_message_us, id, all
- * descending. Placeholders: $1 urgent-first, $2 ws, $3 status ('' any), $4
- * assignee mode (0 any, 1 none, 2 $5), $6 a user whose teams, $7 urgent
- * only, $8 label, $9 team, $10 LIKE pattern ('' none), $11..$13 the cursor,
- * $14 the limit. Integer flags are CAST where they first appear so that
- * PostgreSQL infers bigint. */
-#define PRI                                                                                        \
-    "CASE WHEN CAST($1 AS BIGINT) = 1 AND v.urgent = 1 AND v.status = 'open' THEN 1 ELSE 0 END"
+/* The list reads newest activity first (last_message_us, id descending)
+ * through an index: the predicates that choose one (status, assignee, team,
+ * urgent) are written literally in one of the LIST_SQL variants below, the
+ * others are filters that a parameter turns off. Urgent-first views read
+ * the urgent open conversations, then the others (two "phases"; the cursor
+ * says which). Placeholders, in the order they first appear: $1 urgent mode
+ * (-1 any, 1 urgent open only, 0 not urgent only), $2 ws, $3 status (''
+ * any), $4 assignee mode (0 any, 1 nobody, 2 $5), $6 a user whose teams, $7
+ * label, $8 team, $9 LIKE pattern ('' none), $10 $11 the cursor, $12 the
+ * limit. Integer flags are CAST where they first appear so that PostgreSQL
+ * infers bigint. */
 #define ITEM_COLS                                                                                  \
     "v.id, v.contact_id, v.channel_id, v.status, v.opened_us, v.closed_us, v.last_message_us,"     \
     " v.last_inbound_us, k.wa_id, k.name, v.urgent, v.assignee_id, u.name, v.team_id, t.name"
@@ -29,23 +32,47 @@
     " FROM conversations v JOIN contacts k ON k.id = v.contact_id"                                 \
     " LEFT JOIN users u ON u.id = v.assignee_id LEFT JOIN teams t ON t.id = v.team_id"
 
-static const char SQL_LIST[] =
-    "SELECT " ITEM_COLS ", " PRI ITEM_FROM " WHERE v.workspace_id = $2"
-    " AND ($3 = '' OR v.status = $3)"
-    " AND (CAST($4 AS BIGINT) = 0 OR ($4 = 1 AND v.assignee_id IS NULL)"
-    "      OR ($4 = 2 AND v.assignee_id = $5))"
-    " AND (CAST($6 AS BIGINT) = 0 OR v.team_id IN"
-    "      (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = $6 AND tm.workspace_id = $2))"
-    " AND (CAST($7 AS BIGINT) = 0 OR v.urgent = 1)"
-    " AND (CAST($8 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM conversation_labels cl"
-    "      WHERE cl.conversation_id = v.id AND cl.label_id = $8))"
-    " AND (CAST($9 AS BIGINT) = 0 OR v.team_id = $9)"
-    " AND ($10 = '' OR lower(k.name) LIKE $10 ESCAPE '\\' OR k.wa_id LIKE $10 ESCAPE '\\'"
-    "      OR v.id IN (SELECT x.conversation_id FROM (SELECT m.conversation_id, m.text"
-    "      FROM messages m WHERE m.workspace_id = $2 ORDER BY m.id DESC LIMIT 10000) x"
-    "      WHERE lower(x.text) LIKE $10 ESCAPE '\\'))"
-    " AND (" PRI ", v.last_message_us, v.id) < (CAST($11 AS BIGINT), $12, $13)"
-    " ORDER BY 16 DESC, v.last_message_us DESC, v.id DESC LIMIT $14";
+#define U_ANY "CAST($1 AS BIGINT) < 0"
+#define U_ONLY "CAST($1 AS BIGINT) = 1 AND v.urgent = 1 AND v.status = 'open'"
+#define U_NONE "CAST($1 AS BIGINT) = 0 AND v.urgent = 0"
+#define S_FIXED "v.status = $3"
+#define S_ANY "($3 = '' OR v.status = $3)"
+#define A_ANY                                                                                      \
+    "(CAST($4 AS BIGINT) = 0 OR ($4 = 1 AND v.assignee_id IS NULL)"                                \
+    " OR ($4 = 2 AND v.assignee_id = $5))"
+#define A_EQ "CAST($4 AS BIGINT) = 2 AND v.assignee_id = $5"
+#define A_NULL "CAST($4 AS BIGINT) = 1 AND v.assignee_id IS NULL AND CAST($5 AS BIGINT) >= 0"
+#define T_ANY "(CAST($8 AS BIGINT) = 0 OR v.team_id = $8)"
+#define T_EQ "v.team_id = $8"
+
+#define LIST(U, S, A, T)                                                                           \
+    "SELECT " ITEM_COLS ITEM_FROM " WHERE " U " AND v.workspace_id = $2 AND " S " AND " A          \
+    " AND (CAST($6 AS BIGINT) = 0 OR v.team_id IN (SELECT tm.team_id FROM team_members tm"         \
+    " WHERE tm.user_id = $6 AND tm.workspace_id = $2))"                                            \
+    " AND (CAST($7 AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM conversation_labels cl"                 \
+    " WHERE cl.conversation_id = v.id AND cl.label_id = $7))"                                      \
+    " AND " T " AND ($9 = '' OR lower(k.name) LIKE $9 ESCAPE '\\' OR k.wa_id LIKE $9 ESCAPE '\\'"  \
+    " OR v.id IN (SELECT x.conversation_id FROM (SELECT m.conversation_id, m.text"                 \
+    " FROM messages m WHERE m.workspace_id = $2 ORDER BY m.id DESC LIMIT 10000) x"                 \
+    " WHERE lower(x.text) LIKE $9 ESCAPE '\\'))"                                                   \
+    " AND (v.last_message_us, v.id) < ($10, $11)"                                                  \
+    " ORDER BY v.last_message_us DESC, v.id DESC LIMIT $12"
+
+#define LIST_T(U, S, A)                                                                            \
+    {                                                                                              \
+        LIST(U, S, A, T_ANY), LIST(U, S, A, T_EQ)                                                  \
+    }
+#define LIST_A(U, S)                                                                               \
+    {                                                                                              \
+        LIST_T(U, S, A_ANY), LIST_T(U, S, A_EQ), LIST_T(U, S, A_NULL)                              \
+    }
+#define LIST_S(U)                                                                                  \
+    {                                                                                              \
+        LIST_A(U, S_FIXED), LIST_A(U, S_ANY)                                                       \
+    }
+
+/* [urgent: any, only, none][status: fixed, any][assignee: any, eq, null][team: any, eq] */
+static const char *const LIST_SQL[3][2][3][2] = {LIST_S(U_ANY), LIST_S(U_ONLY), LIST_S(U_NONE)};
 
 static const char SQL_GET[] =
     "SELECT " ITEM_COLS ITEM_FROM " WHERE v.workspace_id = $1 AND v.id = $2";
@@ -205,9 +232,10 @@ static ic_err parse_cursor(const char *s, int64_t key[3])
     return key[0] <= 1 ? IC_OK : IC_ERR_INVALID;
 }
 
-/* What the view asks of the query: its placeholders $1, $3, $4, $6, $7. */
+/* What the view asks of the query. */
 typedef struct view_args {
-    int64_t urgent_first, assignee_mode, teams_of, urgent_only;
+    bool urgent_first, urgent_only;
+    int64_t assignee_mode, teams_of;
     const char *status;
 } view_args;
 
@@ -223,7 +251,7 @@ static ic_err view_args_for(const ic_inbox_query *q, view_args *v)
         return IC_OK;
     case IC_VIEW_UNASSIGNED:
         v->status = "open";
-        v->urgent_first = 1;
+        v->urgent_first = true;
         v->assignee_mode = 1;
         return IC_OK;
     case IC_VIEW_MINE:
@@ -236,11 +264,11 @@ static ic_err view_args_for(const ic_inbox_query *q, view_args *v)
         return q->user_id > 0 ? IC_OK : IC_ERR_INVALID;
     case IC_VIEW_ALL:
         v->status = "open";
-        v->urgent_first = 1;
+        v->urgent_first = true;
         return IC_OK;
     case IC_VIEW_URGENT:
         v->status = "open";
-        v->urgent_only = 1;
+        v->urgent_only = true;
         return IC_OK;
     case IC_VIEW_CLOSED:
         v->status = "closed";
@@ -249,12 +277,62 @@ static ic_err view_args_for(const ic_inbox_query *q, view_args *v)
     return IC_ERR_INVALID;
 }
 
+/* One read of the list. */
+typedef struct list_run {
+    ic_conn *c;
+    const ic_inbox_query *q;
+    const view_args *v;
+    const char *pattern;
+    json_t *arr; /* the page so far */
+    int limit;
+    int64_t last[3]; /* phase, last_message_us, id of the last item */
+    bool more;       /* a row exists after the page */
+} list_run;
+
+/* Reads rows of urgent mode umode (-1, 1, 0) after (lm, id) into the page
+ * until it holds limit items; sets more when a row is left over. Urgent
+ * rows are read without the literal status column so that the planner
+ * takes the partial index conversations_urgent (urgent open ones only). */
+static ic_err list_phase(list_run *L, int umode, int64_t lm, int64_t id)
+{
+    const view_args *v = L->v;
+    const char *sql = LIST_SQL[umode < 0    ? 0
+                               : umode == 1 ? 1
+                                            : 2][*v->status && umode != 1 ? 0 : 1]
+                              [v->assignee_mode == 2   ? 1
+                               : v->assignee_mode == 1 ? 2
+                                                       : 0][L->q->team_id ? 1 : 0];
+    int room = L->limit - (int)json_array_size(L->arr);
+    ic_stmt *s = NULL;
+    bool has = false;
+    ic_err err =
+        ic_sql_query(L->c, sql,
+                     IC_ARGS(IC_I64(umode), IC_I64(L->q->ws), IC_TXT(v->status),
+                             IC_I64(v->assignee_mode), IC_I64(L->q->user_id), IC_I64(v->teams_of),
+                             IC_I64(L->q->label_id), IC_I64(L->q->team_id), IC_TXT(L->pattern),
+                             IC_I64(lm), IC_I64(id), IC_I64(room + 1)),
+                     &s);
+    if (err != IC_OK)
+        return err;
+    while ((err = ic_sql_step(s, &has)) == IC_OK && has) {
+        if ((int)json_array_size(L->arr) >= L->limit) {
+            L->more = true;
+            break;
+        }
+        L->last[0] = umode == 1;
+        L->last[1] = ic_sql_col_i64(s, 6);
+        L->last[2] = ic_sql_col_i64(s, 0);
+        json_array_append_new(L->arr, item_json(s));
+    }
+    ic_sql_done(s);
+    return err;
+}
+
 ic_err ic_inbox_list(ic_conn *c, const ic_inbox_query *q, json_t **items, char *next)
 {
-    ic_stmt *s = NULL;
     ic_buf pat = IC_BUF_INIT;
     view_args v;
-    int64_t key[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, last[3] = {0, 0, 0};
+    int64_t key[3] = {1, INT64_MAX, INT64_MAX};
     *items = NULL;
     next[0] = '\0';
     ic_err err = view_args_for(q, &v);
@@ -266,46 +344,36 @@ ic_err ic_inbox_list(ic_conn *c, const ic_inbox_query *q, json_t **items, char *
         return IC_ERR_INVALID;
     if (q->q && *q->q)
         ic_inbox_like_pattern(&pat, q->q);
-    int limit = ic_sql_page_limit(q->limit);
-    err = ic_sql_query(c, SQL_LIST,
-                       IC_ARGS(IC_I64(v.urgent_first), IC_I64(q->ws), IC_TXT(v.status),
-                               IC_I64(v.assignee_mode), IC_I64(q->user_id), IC_I64(v.teams_of),
-                               IC_I64(v.urgent_only), IC_I64(q->label_id), IC_I64(q->team_id),
-                               IC_TXT(pat.len ? ic_buf_cstr(&pat) : ""), IC_I64(key[0]),
-                               IC_I64(key[1]), IC_I64(key[2]), IC_I64(limit + 1)),
-                       &s);
-    if (err != IC_OK)
-        goto out;
-    json_t *arr = json_array();
-    bool has = false, more = false;
-    for (;;) {
-        if ((err = ic_sql_step(s, &has)) != IC_OK || !has)
-            break;
-        if ((int)json_array_size(arr) >= limit) {
-            more = true;
-            break;
-        }
-        last[0] = ic_sql_col_i64(s, 15);
-        last[1] = ic_sql_col_i64(s, 6);
-        last[2] = ic_sql_col_i64(s, 0);
-        json_array_append_new(arr, item_json(s));
+    list_run L = {.c = c,
+                  .q = q,
+                  .v = &v,
+                  .pattern = pat.len ? ic_buf_cstr(&pat) : "",
+                  .arr = json_array(),
+                  .limit = ic_sql_page_limit(q->limit)};
+    if (!v.urgent_first) {
+        err = list_phase(&L, v.urgent_only ? 1 : -1, key[1], key[2]);
+    } else if (key[0] == 1) {
+        err = list_phase(&L, 1, key[1], key[2]);
+        if (err == IC_OK && !L.more)
+            err = list_phase(&L, 0, INT64_MAX, INT64_MAX);
+    } else {
+        err = list_phase(&L, 0, key[1], key[2]);
     }
-    ic_sql_done(s);
     size_t i;
     json_t *o;
-    json_array_foreach(arr, i, o)
+    json_array_foreach(L.arr, i, o)
     {
         if (err == IC_OK)
             err = enrich(c, q->ws, o);
     }
     if (err != IC_OK) {
-        json_decref(arr);
+        json_decref(L.arr);
         goto out;
     }
-    if (more)
-        snprintf(next, IC_INBOX_CURSOR_MAX, "%" PRId64 ".%" PRId64 ".%" PRId64, last[0], last[1],
-                 last[2]);
-    *items = arr;
+    if (L.more)
+        snprintf(next, IC_INBOX_CURSOR_MAX, "%" PRId64 ".%" PRId64 ".%" PRId64, L.last[0],
+                 L.last[1], L.last[2]);
+    *items = L.arr;
 out:
     ic_buf_free(&pat);
     return err;
