@@ -8,6 +8,7 @@
 #include "cli/common.h"
 
 #include "api/routes.h"
+#include "api/web.h"
 #include "app.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -212,6 +213,7 @@ int ic_cli_serve(int argc, char **argv)
     ic_api_health_routes(http, &app);
     ic_api_webhook_routes(http, &app);
     ic_api_v1_routes(http, &app);
+    ic_api_web_routes(http, &app);
     if (ic_http_start(http, &em) != IC_OK) {
         ic_cli_err("serve", "%s", em.msg);
         goto out;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,11 +130,15 @@ static void add_std_headers(ic_req *r, struct MHD_Response *resp, const char *ct
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
 }
 
-/* Adds the handler's extra headers. Caller holds r->mu. */
+/* Adds the handler's extra headers; a Cache-Control of the handler's
+ * replaces the default no-store. Caller holds r->mu. */
 static void add_extra_headers(ic_req *r, struct MHD_Response *resp)
 {
-    for (ic_hdr *x = r->hdrs; x; x = x->next)
+    for (ic_hdr *x = r->hdrs; x; x = x->next) {
+        if (strcasecmp(x->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0)
+            MHD_del_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(resp, x->name, x->value);
+    }
 }
 
 /* Makes a response over data (owned, stolen; may be NULL when len is 0). */

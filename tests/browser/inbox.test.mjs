@@ -157,6 +157,8 @@ step('? shows and hides the shortcuts; Esc closes them, and Esc goes back to the
   await page.keyboard.press('?');
   const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
   await dialog.waitFor();
+  // The dialog moves the focus to its Close button once it has rendered.
+  await page.waitForFunction(() => document.activeElement?.closest('[role=dialog]') != null);
   assert.equal(await focused(page), 'button[button]', 'the focus moves into the dialog');
   await shot(page, '07-shortcuts');
   await page.keyboard.press('?');
