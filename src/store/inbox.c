@@ -36,7 +36,6 @@
 #define U_ONLY "CAST($1 AS BIGINT) = 1 AND v.urgent = 1 AND v.status = 'open'"
 #define U_NONE "CAST($1 AS BIGINT) = 0 AND v.urgent = 0"
 #define S_FIXED "v.status = $3"
-#define S_ANY "($3 = '' OR v.status = $3)"
 #define A_ANY                                                                                      \
     "(CAST($4 AS BIGINT) = 0 OR ($4 = 1 AND v.assignee_id IS NULL)"                                \
     " OR ($4 = 2 AND v.assignee_id = $5))"
@@ -58,6 +57,15 @@
     " AND (v.last_message_us, v.id) < ($10, $11)"                                                  \
     " ORDER BY v.last_message_us DESC, v.id DESC LIMIT $12"
 
+/* Any status: open and closed ones are each read in order through the
+ * index on (workspace_id, status, last_message_us, id) and merged, rather
+ * than sorting every conversation of the workspace. */
+#define S_OPEN "v.status = 'open' AND CAST($3 AS TEXT) = ''"
+#define S_CLOSED "v.status = 'closed' AND CAST($3 AS TEXT) = ''"
+#define LIST_ANY(U, A, T)                                                                          \
+    "SELECT * FROM (" LIST(U, S_OPEN, A, T) ") a UNION ALL SELECT * FROM (" LIST(                  \
+        U, S_CLOSED, A, T) ") b ORDER BY 7 DESC, 1 DESC LIMIT $12"
+
 #define LIST_T(U, S, A)                                                                            \
     {                                                                                              \
         LIST(U, S, A, T_ANY), LIST(U, S, A, T_EQ)                                                  \
@@ -66,9 +74,17 @@
     {                                                                                              \
         LIST_T(U, S, A_ANY), LIST_T(U, S, A_EQ), LIST_T(U, S, A_NULL)                              \
     }
+#define LIST_ANY_T(U, A)                                                                           \
+    {                                                                                              \
+        LIST_ANY(U, A, T_ANY), LIST_ANY(U, A, T_EQ)                                                \
+    }
+#define LIST_ANY_A(U)                                                                              \
+    {                                                                                              \
+        LIST_ANY_T(U, A_ANY), LIST_ANY_T(U, A_EQ), LIST_ANY_T(U, A_NULL)                           \
+    }
 #define LIST_S(U)                                                                                  \
     {                                                                                              \
-        LIST_A(U, S_FIXED), LIST_A(U, S_ANY)                                                       \
+        LIST_A(U, S_FIXED), LIST_ANY_A(U)                                                          \
     }
 
 /* [urgent: any, only, none][status: fixed, any][assignee: any, eq, null][team: any, eq] */
@@ -290,18 +306,16 @@ typedef struct list_run {
 } list_run;
 
 /* Reads rows of urgent mode umode (-1, 1, 0) after (lm, id) into the page
- * until it holds limit items; sets more when a row is left over. Urgent
- * rows are read without the literal status column so that the planner
- * takes the partial index conversations_urgent (urgent open ones only). */
+ * until it holds limit items; sets more when a row is left over. */
 static ic_err list_phase(list_run *L, int umode, int64_t lm, int64_t id)
 {
     const view_args *v = L->v;
     const char *sql = LIST_SQL[umode < 0    ? 0
                                : umode == 1 ? 1
-                                            : 2][*v->status && umode != 1 ? 0 : 1]
-                              [v->assignee_mode == 2   ? 1
-                               : v->assignee_mode == 1 ? 2
-                                                       : 0][L->q->team_id ? 1 : 0];
+                                            : 2][*v->status ? 0 : 1][v->assignee_mode == 2   ? 1
+                                                                     : v->assignee_mode == 1 ? 2
+                                                                                             : 0]
+                              [L->q->team_id ? 1 : 0];
     int room = L->limit - (int)json_array_size(L->arr);
     ic_stmt *s = NULL;
     bool has = false;

@@ -258,6 +258,29 @@ static void test_cursor_walks_every_row_once_in_order(void **state)
     }
     assert_int_equal(got, n);
     assert_memory_equal(walked, whole, n * sizeof whole[0]);
+    /* Open and closed ones together (no view) are merged in one order. */
+    ic_inbox_actor sup = as(f, IC_ROLE_SUPERVISOR, P.sup);
+    assert_int_equal(ic_inbox_set_open(f->c, &sup, P.conv[2], false), IC_OK);
+    assert_int_equal(ic_sql_run(f->c, "UPDATE conversations SET last_message_us = 9 WHERE id = $1",
+                                IC_ARGS(IC_I64(P.conv[0])), NULL),
+                     IC_OK);
+    n = list_ids(f, (ic_inbox_query){0}, whole);
+    EXPECT_IDS(n, whole, P.conv[0], P.conv[3], P.conv[2], P.conv[1]);
+    got = 0;
+    cursor[0] = '\0';
+    for (pages = 0; pages < 10; pages++) {
+        json_t *items = NULL;
+        char next[IC_INBOX_CURSOR_MAX];
+        ic_inbox_query q = {.ws = f->ws, .limit = 3, .cursor = cursor};
+        assert_int_equal(ic_inbox_list(f->c, &q, &items, next), IC_OK);
+        got += (size_t)page_ids(items, walked + got, 16 - got);
+        json_decref(items);
+        if (!next[0])
+            break;
+        snprintf(cursor, sizeof cursor, "%s", next);
+    }
+    assert_int_equal(got, n);
+    assert_memory_equal(walked, whole, n * sizeof whole[0]);
 }
 
 static void test_assign_rules_per_role(void **state)
