@@ -29,6 +29,8 @@ static ic_err assign_error(ic_inbox_job *j, ic_err e)
                        "someone else's) or release their own, within its team");
     if (e == IC_ERR_INVALID)
         return ic_errf(&j->em, e, "that user is disabled");
+    if (e == IC_ERR_EXISTS)
+        return ic_errf(&j->em, e, "the conversation was assigned meanwhile; load it and try again");
     return e;
 }
 

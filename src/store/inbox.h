@@ -95,7 +95,8 @@ ic_err ic_inbox_conversation_get(ic_conn *c, int64_t ws, int64_t id, json_t **ou
  * keeping or clearing the team; supervisors and admins anyone. The user
  * must be in ws and not disabled, the team in ws. Errors: IC_ERR_NOT_FOUND
  * (conversation, user or team not in ws), IC_ERR_FORBIDDEN (the rules),
- * IC_ERR_INVALID (a disabled user). */
+ * IC_ERR_INVALID (a disabled user), IC_ERR_EXISTS when the assignment
+ * changed between its read and the update (another node): read again. */
 ic_err ic_inbox_assign(ic_conn *tx, const ic_inbox_actor *a, int64_t conv, int64_t user_id,
                        int64_t team_id, bool transfer, const char *note);
 

@@ -18,7 +18,8 @@ static const char SQL_TEAM[] = "SELECT id FROM teams WHERE workspace_id = $1 AND
 static const char SQL_LABEL[] = "SELECT name FROM labels WHERE workspace_id = $1 AND id = $2";
 static const char SQL_ASSIGN[] =
     "UPDATE conversations SET assignee_id = $1, team_id = $2, assigned_us = $3"
-    " WHERE id = $4 AND workspace_id = $5";
+    " WHERE id = $4 AND workspace_id = $5 AND COALESCE(assignee_id, 0) = $6"
+    " AND COALESCE(team_id, 0) = $7";
 static const char SQL_SET_STATUS[] =
     "UPDATE conversations SET status = $1, closed_us = $2 WHERE id = $3 AND workspace_id = $4";
 static const char SQL_LABEL_ADD[] =
@@ -128,12 +129,17 @@ ic_err ic_inbox_assign(ic_conn *tx, const ic_inbox_actor *a, int64_t conv, int64
         return IC_ERR_INVALID;
     if (note && strlen(note) > 4 * IC_INBOX_NOTE_MAX)
         return IC_ERR_TOO_BIG;
+    /* Only if nobody (another node's writer) changed it since it was read. */
+    int64_t changed = 0;
     err = ic_sql_run(tx, SQL_ASSIGN,
                      IC_ARGS(id_or_null(user_id), id_or_null(team_id),
-                             IC_I64(user_id ? ic_now_us() : 0), IC_I64(conv), IC_I64(a->ws)),
-                     NULL);
+                             IC_I64(user_id ? ic_now_us() : 0), IC_I64(conv), IC_I64(a->ws),
+                             IC_I64(st.assignee), IC_I64(st.team)),
+                     &changed);
     if (err != IC_OK)
         return err;
+    if (changed == 0)
+        return IC_ERR_EXISTS;
     json_t *data = json_object();
     json_object_set_new(data, "from_user_id", id_or_json_null(st.assignee));
     json_object_set_new(data, "to_user_id", id_or_json_null(user_id));
