@@ -180,13 +180,15 @@ ic_err ic_store_conversation_auto_assign(ic_conn *tx, int64_t ws, int64_t conv, 
         e = ic_sql_run(tx, SQL_TEAM_LAST, IC_ARGS(IC_I64(user), IC_I64(ws), IC_I64(team)), NULL);
     if (e != IC_OK)
         return e;
-    char data[128];
+    /* The shape of the inbox's own assign events (inbox_actions.c), plus
+     * "auto". */
+    char data[160], to_user[24] = "null";
     if (user)
-        snprintf(data, sizeof data, "{\"auto\":true,\"team_id\":%lld,\"assignee_id\":%lld}",
-                 (long long)team, (long long)user);
-    else
-        snprintf(data, sizeof data, "{\"auto\":true,\"team_id\":%lld,\"assignee_id\":null}",
-                 (long long)team);
+        snprintf(to_user, sizeof to_user, "%lld", (long long)user);
+    snprintf(data, sizeof data,
+             "{\"auto\":true,\"from_user_id\":null,\"to_user_id\":%s,\"from_team_id\":null,"
+             "\"to_team_id\":%lld}",
+             to_user, (long long)team);
     return ic_sql_run(
         tx, SQL_EVENT,
         IC_ARGS(IC_I64(ws), IC_I64(conv), IC_TXT("assign"), IC_TXT(data), IC_I64(now_us)), NULL);

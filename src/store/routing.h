@@ -66,7 +66,9 @@ ic_err ic_store_auto_pick(ic_conn *c, int64_t ws, int64_t team, int64_t *user_id
 
 /* Gives conversation conv to team and user (0: the team only), moves the
  * team's last_assigned_user_id when user is set, and records the event
- * 'assign' {"auto":true,"team_id":T,"assignee_id":U|null}. Writer only. */
+ * 'assign' {"auto":true,"from_user_id":null,"to_user_id":U|null,
+ * "from_team_id":null,"to_team_id":T} (the inbox's assign shape). Writer
+ * only. */
 ic_err ic_store_conversation_auto_assign(ic_conn *tx, int64_t ws, int64_t conv, int64_t team,
                                          int64_t user, int64_t now_us);
 

@@ -82,8 +82,10 @@ static void test_round_robin(void **state)
     char data[200], want[200];
     test_view_text(&f->view, "SELECT data FROM conversation_events ORDER BY id LIMIT 1", data,
                    sizeof data);
-    snprintf(want, sizeof want, "{\"auto\":true,\"team_id\":%lld,\"assignee_id\":%lld}",
-             (long long)t, (long long)a);
+    snprintf(want, sizeof want,
+             "{\"auto\":true,\"from_user_id\":null,\"to_user_id\":%lld,\"from_team_id\":null,"
+             "\"to_team_id\":%lld}",
+             (long long)a, (long long)t);
     assert_string_equal(data, want);
     /* The second message of conversation 1 went in (no new conversation). */
     assert_int_equal(fx_i64(f, "SELECT count(*) FROM conversations"), 4);
