@@ -58,6 +58,7 @@ static ic_err name_taken(ic_inbox_job *j, ic_err e)
 
 static ic_err run_team_create(ic_conn *tx, ic_inbox_job *j)
 {
+    j->teams_changed = true;
     ic_err e = name_taken(j, ic_inbox_team_insert(tx, j->who.ws, str_of(j->doc, "name"), &j->id));
     if (e == IC_OK && auto_assign_of(j->doc) >= 0)
         e = ic_inbox_team_update(tx, j->who.ws, j->id, NULL, auto_assign_of(j->doc));
@@ -68,6 +69,7 @@ static ic_err run_team_create(ic_conn *tx, ic_inbox_job *j)
 
 static ic_err run_team_update(ic_conn *tx, ic_inbox_job *j)
 {
+    j->teams_changed = true;
     ic_err e = name_taken(j, ic_inbox_team_update(tx, j->who.ws, j->id, str_of(j->doc, "name"),
                                                   auto_assign_of(j->doc)));
     return e == IC_OK ? ic_inbox_team_get(tx, j->who.ws, j->id, &j->answer) : e;
@@ -75,11 +77,13 @@ static ic_err run_team_update(ic_conn *tx, ic_inbox_job *j)
 
 static ic_err run_team_delete(ic_conn *tx, ic_inbox_job *j)
 {
+    j->teams_changed = true;
     return ic_inbox_team_delete(tx, j->who.ws, j->id);
 }
 
 static ic_err run_team_members(ic_conn *tx, ic_inbox_job *j)
 {
+    j->teams_changed = true;
     ic_err e = ic_inbox_team_set_members(tx, j->who.ws, j->id, json_object_get(j->doc, "user_ids"));
     if (e == IC_ERR_NOT_FOUND)
         ic_errf(&j->em, e, "the team or a user of user_ids was not found");

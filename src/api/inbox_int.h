@@ -45,8 +45,9 @@ struct ic_inbox_job {
     json_t *doc; /* owned */
     ic_err (*run)(ic_conn *tx, ic_inbox_job *j);
     json_t *answer;
-    int status;        /* the success status: 200 by default, 201 */
-    bool conversation; /* answer is a conversation item: mask its number */
+    int status;         /* the success status: 200 by default, 201 */
+    bool conversation;  /* answer is a conversation item: mask its number */
+    bool teams_changed; /* a team or its members changed: auto-assignment rereads them */
     ic_errmsg em;
 };
 

@@ -2,6 +2,7 @@
  * least roles, the writer job, and body reading. */
 #include "api/api.h"
 #include "api/inbox_int.h"
+#include "core/autoassign.h"
 #include "api/json_in.h"
 
 #include "base/alloc.h"
@@ -81,6 +82,8 @@ static ic_err job_apply(ic_conn *tx, ic_write_job *job)
 static void job_done(ic_write_job *job, ic_err result)
 {
     ic_inbox_job *j = job->arg;
+    if (result == IC_OK && j->teams_changed)
+        ic_autoassign_invalidate(j->who.ws); /* this node at once; others within its ttl */
     if (result != IC_OK) {
         ic_api_fail(j->r, result, j->em.msg[0] ? &j->em : NULL);
     } else if (j->answer) {

@@ -1,6 +1,8 @@
 /* v1.c - the REST API's route table (/api/v1) and its shared read-one handler. */
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/inbox.h"
+#include "api/routing.h"
 #include "api/json_in.h"
 #include "api/routes.h"
 #include "api/session.h"
@@ -43,4 +45,6 @@ void ic_api_v1_routes(ic_http *h, ic_app *app)
     ic_api_users_routes(h, app);
     ic_api_sandbox_routes(h, app);
     ic_api_tokens_routes(h, app);
+    ic_api_inbox_routes(h, app);
+    ic_api_routing_routes(h, app);
 }
