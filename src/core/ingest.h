@@ -38,7 +38,11 @@ typedef struct ic_ingest_counts {
  *    24-hour window), inserts the message with its normalised content (a
  *    message already stored is counted as a duplicate), for media messages
  *    a media row in state "pending", and for messages that carry Meta's
- *    errors[] (unsupported types) a channel error with the first one;
+ *    errors[] (unsupported types) a channel error with the first one; a new
+ *    message's text is checked against the workspace's urgency words (a
+ *    match marks the conversation urgent), and a conversation it opens may
+ *    be auto-assigned (core/urgency.h, core/autoassign.h,
+ *    docs/internals/routing.md), both in tx;
  *  - STATUS: applies it to our message (forward only; kept when the message
  *    is not known yet);
  *  - ERROR: a channel error with Meta's code and title;
