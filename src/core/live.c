@@ -121,34 +121,65 @@ ic_err ic_live_publish_now(ic_bus *bus, int64_t ws, const char *type, const json
     return publish(NULL, bus, ws, type, data);
 }
 
-/* The event built by PostgreSQL from the stored row: no answer needed, so
- * it can be pipelined in the writer's optimistic pass. */
-static const char SQL_NOTIFY_INBOUND[] =
+/* A message's event built from its stored row. PostgreSQL: by the NOTIFY
+ * statement itself, which needs no answer and so can be pipelined in the
+ * writer's optimistic pass. */
+static const char SQL_NOTIFY_MESSAGE[] =
     "SELECT pg_notify($1, json_build_object('ws', m.workspace_id, 'type', $2::text, 'id', "
     "$3::text, 'data', json_build_object('message_id', m.id, 'conversation_id', "
     "m.conversation_id, 'contact_id', m.contact_id, 'channel_id', m.channel_id, 'direction', "
-    "m.direction))::text) FROM messages m WHERE m.channel_id = $4 AND m.wa_id = $5";
+    "m.direction, 'status', m.status))::text) FROM messages m "
+    "WHERE m.channel_id = $4 AND m.wa_id = $5 AND m.workspace_id = $6";
+static const char SQL_MESSAGE_ROW[] =
+    "SELECT id, conversation_id, contact_id, direction, status FROM messages "
+    "WHERE channel_id = $1 AND wa_id = $2 AND workspace_id = $3";
 
-/* Publishes message.created for an inbound message; see live.h. */
+/* Publishes type for the message (channel_id, wa_id) of ws, as stored in
+ * tx; nothing when there is no such message. */
+static ic_err message_event(ic_conn *tx, int64_t ws, const char *type, int64_t channel_id,
+                            const char *wa_id)
+{
+    if (!wa_id || !known_type(type))
+        return IC_ERR_INVALID;
+    if (ic_db_is_postgres(ic_sql_conn_db(tx))) {
+        char id[40];
+        new_id(id, sizeof id);
+        return ic_sql_run(tx, SQL_NOTIFY_MESSAGE,
+                          IC_ARGS(IC_TXT(IC_LIVE_TOPIC), IC_TXT(type), IC_TXT(id),
+                                  IC_I64(channel_id), IC_TXT(wa_id), IC_I64(ws)),
+                          NULL);
+    }
+    ic_stmt *st = NULL;
+    ic_err err = ic_sql_row(tx, SQL_MESSAGE_ROW,
+                            IC_ARGS(IC_I64(channel_id), IC_TXT(wa_id), IC_I64(ws)), &st);
+    if (err == IC_ERR_NOT_FOUND)
+        return IC_OK;
+    if (err != IC_OK)
+        return err;
+    json_t *data = json_object();
+    json_object_set_new(data, "message_id", json_integer(ic_sql_col_i64(st, 0)));
+    json_object_set_new(data, "conversation_id",
+                        ic_sql_col_null(st, 1) ? json_null() : json_integer(ic_sql_col_i64(st, 1)));
+    json_object_set_new(data, "contact_id", json_integer(ic_sql_col_i64(st, 2)));
+    json_object_set_new(data, "channel_id", json_integer(channel_id));
+    json_object_set_new(data, "direction", json_string(ic_sql_col_text(st, 3)));
+    json_object_set_new(data, "status", json_string(ic_sql_col_text(st, 4)));
+    ic_sql_done(st);
+    err = ic_live_publish(tx, ws, type, data);
+    json_decref(data);
+    return err;
+}
+
+/* message.created for an inbound message; see live.h. */
 ic_err ic_live_inbound_message(ic_conn *tx, const ic_message *m)
 {
-    if (!ic_db_is_postgres(ic_sql_conn_db(tx))) {
-        json_t *data =
-            json_pack("{s:I,s:I,s:I,s:I,s:s}", "message_id", (json_int_t)m->id, "conversation_id",
-                      (json_int_t)m->conversation_id, "contact_id", (json_int_t)m->contact_id,
-                      "channel_id", (json_int_t)m->channel_id, "direction", "in");
-        ic_err err = ic_live_publish(tx, m->workspace_id, IC_LIVE_MESSAGE_CREATED, data);
-        json_decref(data);
-        return err;
-    }
-    if (!m->wa_id)
-        return IC_ERR_INVALID;
-    char id[40];
-    new_id(id, sizeof id);
-    return ic_sql_run(tx, SQL_NOTIFY_INBOUND,
-                      IC_ARGS(IC_TXT(IC_LIVE_TOPIC), IC_TXT(IC_LIVE_MESSAGE_CREATED), IC_TXT(id),
-                              IC_I64(m->channel_id), IC_TXT(m->wa_id)),
-                      NULL);
+    return message_event(tx, m->workspace_id, IC_LIVE_MESSAGE_CREATED, m->channel_id, m->wa_id);
+}
+
+/* message.status for a status just applied; see live.h. */
+ic_err ic_live_message_status(ic_conn *tx, int64_t ws, int64_t channel_id, const char *wa_id)
+{
+    return message_event(tx, ws, IC_LIVE_MESSAGE_STATUS, channel_id, wa_id);
 }
 
 /* ---- receiving ---------------------------------------------------------------- */

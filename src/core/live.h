@@ -53,13 +53,19 @@ ic_err ic_live_publish(ic_conn *tx, int64_t ws, const char *type, const json_t *
 ic_err ic_live_publish_now(ic_bus *bus, int64_t ws, const char *type, const json_t *data);
 
 /* Publishes message.created {message_id, conversation_id, contact_id,
- * channel_id, direction "in"} for the inbound message m that
- * ic_store_inbound_message just stored in tx (not a duplicate). On
- * PostgreSQL the NOTIFY statement reads the ids from the stored row (by
- * channel and wa_id), so they are right also in the writer's optimistic
- * pass, where m's ids are still 0; elsewhere as ic_live_publish. Writer
- * thread only (inside apply). */
+ * channel_id, direction, status} for the inbound message m that
+ * ic_store_inbound_message just stored in tx (not a duplicate), read from
+ * the stored row (by channel and wa_id). On PostgreSQL the NOTIFY statement
+ * reads the row itself, so the ids are right also in the writer's
+ * optimistic pass, where m's ids are still 0. Errors: IC_ERR_INVALID
+ * without m->wa_id; the store's. Writer thread only (inside apply). */
 ic_err ic_live_inbound_message(ic_conn *tx, const ic_message *m);
+
+/* Publishes message.status (the same fields) for the message wa_id of
+ * channel_id in ws whose status was just applied in tx
+ * (ic_store_status_apply said applied); nothing when there is no such
+ * message. As ic_live_inbound_message otherwise. */
+ic_err ic_live_message_status(ic_conn *tx, int64_t ws, int64_t channel_id, const char *wa_id);
 
 /* Configuration of ic_live_start; zero members take the defaults of
  * ic_sse_config (http/sse.h). */

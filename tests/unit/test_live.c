@@ -197,10 +197,11 @@ static void test_heartbeat(void **state)
     ic_buf_reset(&b);
     assert_true(read_until(s, &b, ": heartbeat\n\n", 1000, NULL));
     int64_t second = ic_mono_us() - t0;
-    /* Every 200 ms: the first within one interval, the next one later. */
-    assert_true(first <= 450 * 1000);
+    /* Every 200 ms: the first within about one interval, the next about one
+     * interval later (loose upper bounds: the machine is shared). */
+    assert_true(first <= 800 * 1000);
     assert_true(second - first >= 100 * 1000);
-    assert_true(second - first <= 450 * 1000);
+    assert_true(second - first <= 800 * 1000);
     ic_buf_free(&b);
     close(s);
     fx_free(f);
@@ -350,6 +351,19 @@ static ic_err in_apply(ic_conn *tx, ic_write_job *job)
     return err;
 }
 
+/* Publishes message.status for a wa_id of the job's channel. */
+typedef struct st_job {
+    ic_write_job job;
+    int64_t ws, ch;
+    const char *wa_id;
+} st_job;
+
+static ic_err st_apply(ic_conn *tx, ic_write_job *job)
+{
+    st_job *j = (st_job *)job;
+    return ic_live_message_status(tx, j->ws, j->ch, j->wa_id);
+}
+
 /* An inbound message's event carries the stored row's ids (on PostgreSQL
  * also from the writer's optimistic pass, where the job does not know them). */
 static void check_inbound_event(ic_app *app, int port)
@@ -391,6 +405,16 @@ static void check_inbound_event(ic_app *app, int port)
                  (long long)mid, (long long)conv);
         expect(s, want);
     }
+    /* message.status from the row; a message that is not there: nothing. */
+    st_job none = {.job = {.apply = st_apply}, .ws = ws, .ch = ch.id, .wa_id = "wamid.nope"};
+    assert_int_equal(ic_writer_run(app->writer, &none.job), IC_OK);
+    st_job one = {.job = {.apply = st_apply}, .ws = ws, .ch = ch.id, .wa_id = "wamid.live-1"};
+    assert_int_equal(ic_writer_run(app->writer, &one.job), IC_OK);
+    ic_buf b = IC_BUF_INIT;
+    assert_true(read_until(s, &b, "\"status\":\"received\"}\n\n", WAIT_MS, NULL));
+    assert_non_null(strstr(b.data, "event: message.status\n"));
+    assert_null(strstr(b.data, "event: message.created")); /* nothing for wamid.nope */
+    ic_buf_free(&b);
     close(s);
 }
 
@@ -436,8 +460,12 @@ static void test_publish_through_bus(void **state)
         assert_null(strstr(b.data, "\"fail\":true"));
         ic_buf_free(&b);
     }
+    /* Workspace 6 saw nothing (but maybe the resync every stream gets when
+     * the bus starts listening, which may come after it connected). */
     ic_buf none = IC_BUF_INIT;
-    assert_false(read_until(s2, &none, "event:", 200, NULL)); /* workspace 6 saw nothing */
+    read_until(s2, &none, NULL, 200, NULL);
+    assert_true(!none.data ||
+                (!strstr(none.data, "event: typing") && !strstr(none.data, "event: message")));
     ic_buf_free(&none);
 
     /* Refused: an unknown type, data that is not an object, too big. */
