@@ -90,19 +90,6 @@ void ic_sender_options_default(ic_sender_options *o)
 
 /* ---- channels ------------------------------------------------------------------ */
 
-static void channel_copy(ic_channel *dst, const ic_channel *src)
-{
-    *dst = *src;
-    dst->name = ic_strdup(src->name);
-    dst->phone_number_id = ic_strdup(src->phone_number_id);
-    dst->waba_id = ic_strdup(src->waba_id);
-    dst->display_phone = ic_strdup(src->display_phone);
-    dst->access_token = ic_strdup(src->access_token);
-    dst->app_secret = ic_strdup(src->app_secret);
-    dst->verify_token = ic_strdup(src->verify_token);
-    dst->graph_url = ic_strdup(src->graph_url);
-}
-
 static snd_chan *chan_find(ic_sender *s, int64_t id)
 {
     for (size_t i = 0; i < s->nchans; i++)
@@ -202,7 +189,7 @@ static snd_chan *chan_add(ic_sender *s, const ic_channel *src)
         int old_rate = chan_rate(&c->ch);
         bury(s, c->url, c->headers);
         ic_channel_clear(&c->ch);
-        channel_copy(&c->ch, src);
+        ic_channel_copy(&c->ch, src);
         chan_endpoints(s, c);
         if (chan_rate(&c->ch) != old_rate)
             chan_set_rate(s, c);
@@ -210,7 +197,7 @@ static snd_chan *chan_add(ic_sender *s, const ic_channel *src)
         return c;
     }
     c = ic_calloc(1, sizeof *c);
-    channel_copy(&c->ch, src);
+    ic_channel_copy(&c->ch, src);
     chan_endpoints(s, c);
     chan_set_rate(s, c);
     c->outbox = ic_outbox_new(&s->pace, s->opt.outbox_cap);
@@ -675,7 +662,7 @@ void ic_sender_channel_added(ic_sender *s, const ic_channel *ch)
             s->added_cap = s->added_cap ? s->added_cap * 2 : 4;
             s->added = ic_realloc(s->added, s->added_cap * sizeof *s->added);
         }
-        channel_copy(&s->added[s->nadded++], ch);
+        ic_channel_copy(&s->added[s->nadded++], ch);
         curl_multi_wakeup(s->multi);
     }
     pthread_mutex_unlock(&s->mu);
