@@ -67,11 +67,7 @@ static int fx_teardown(void **state)
     fx *f = *state;
     test_view_close(&f->view);
     ic_writer_stop(f->w);
-    ic_db_close(f->db);
-    test_db_drop(f->url);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_db_dispose(f->db, f->url, f->dir), 0);
     ic_free(f);
     return 0;
 }

@@ -109,6 +109,32 @@ static inline void test_db_drop(const char *url)
     test_db_admin(sql);
 }
 
+/* For a test that runs on PostgreSQL only: test_db_fresh into dir and url
+ * with IC_TEST_PG_URL, otherwise NULL with dir and url "" (nothing made; the
+ * test skips). */
+static inline ic_db *test_db_pg_fresh(const char *prefix, char *dir, size_t dir_size, char *url,
+                                      size_t url_size)
+{
+    dir[0] = url[0] = '\0';
+    return test_db_pg() ? test_db_fresh(prefix, dir, dir_size, url, url_size) : NULL;
+}
+
+/* Undoes test_db_fresh: closes db (may be NULL; every other handle on the
+ * database must be closed already), drops the database of url (may be "")
+ * and removes the scratch folder dir (may be ""). Returns 0, or -1 when the
+ * folder could not be removed. */
+static inline int test_db_dispose(ic_db *db, const char *url, const char *dir)
+{
+    ic_db_close(db);
+    if (url && *url)
+        test_db_drop(url);
+    if (!dir || !*dir)
+        return 0;
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A second handle on a test's database for assertions (its own
  * connections, like a separate process would have). The statement cache
  * keeps query text by pointer, so the view keeps a copy of each text it ran

@@ -35,16 +35,7 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = ic_calloc(1, sizeof *f);
-    const char *tmp = getenv("IC_TEST_TMP");
-    if (!tmp)
-        tmp = "/tmp";
-    mkdir(tmp, 0700);
-    snprintf(f->dir, sizeof f->dir, "%s/ingest-XXXXXX", tmp);
-    assert_non_null(mkdtemp(f->dir));
-    test_db_make(f->dir, "ic.db", f->path, sizeof f->path);
-    ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->path, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
+    f->db = test_db_fresh("ingest", f->dir, sizeof f->dir, f->path, sizeof f->path);
 
     ic_conn *c = ic_db_thread_conn(f->db);
     assert_int_equal(ic_conn_begin(c), IC_OK);
@@ -64,6 +55,7 @@ static int setup(void **state)
     f->ch = ch.id;
     assert_int_equal(ic_conn_commit(c), IC_OK);
 
+    ic_errmsg em = {{0}};
     assert_int_equal(ic_writer_start(f->db, 100, &f->w, &em), IC_OK);
     test_view_open(&f->raw, f->path);
     *state = f;
@@ -75,11 +67,7 @@ static int teardown(void **state)
     fx *f = *state;
     test_view_close(&f->raw);
     ic_writer_stop(f->w);
-    ic_db_close(f->db);
-    test_db_drop(f->path);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(test_db_dispose(f->db, f->path, f->dir), 0);
     ic_free(f);
     return 0;
 }

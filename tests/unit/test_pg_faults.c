@@ -36,19 +36,12 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *base = getenv("IC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(f->dir, sizeof f->dir, "%s/pgfaults-XXXXXX", base);
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(f);
     *state = f;
-    if (!test_db_pg())
+    f->db = test_db_pg_fresh("pgfaults", f->dir, sizeof f->dir, f->url, sizeof f->url);
+    if (!f->db)
         return 0;
-    test_db_make(f->dir, "ic.db", f->url, sizeof f->url);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->url, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
     assert_int_equal(ic_db_open(f->url, &f->admin, &em), IC_OK);
     assert_int_equal(ic_store_workspace_insert(ic_db_thread_conn(f->db), "Alpha", &f->ws), IC_OK);
     return 0;
@@ -59,10 +52,9 @@ static int teardown(void **state)
     fx *f = *state;
     ic_writer_stop(f->w);
     ic_db_close(f->admin);
-    ic_db_close(f->db);
-    test_db_drop(f->url);
+    int rc = test_db_dispose(f->db, f->url, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 typedef struct contact_job {

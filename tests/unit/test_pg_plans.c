@@ -29,32 +29,19 @@ typedef struct fx {
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    const char *base = getenv("IC_TEST_TMP");
-    if (!base || !*base)
-        base = "/tmp";
-    mkdir(base, 0755);
-    snprintf(f->dir, sizeof f->dir, "%s/pgplans-XXXXXX", base);
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(f);
     *state = f;
-    if (!test_db_pg())
-        return 0;
-    test_db_make(f->dir, "ic.db", f->url, sizeof f->url);
-    ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(f->url, &f->db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(f->db, NULL, &em), IC_OK);
-    f->c = ic_db_thread_conn(f->db);
+    f->db = test_db_pg_fresh("pgplans", f->dir, sizeof f->dir, f->url, sizeof f->url);
+    f->c = f->db ? ic_db_thread_conn(f->db) : NULL;
     return 0;
 }
 
 static int teardown(void **state)
 {
     fx *f = *state;
-    if (f->db) {
-        ic_db_close(f->db);
-        test_db_drop(f->url);
-    }
+    int rc = test_db_dispose(f->db, f->url, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* The statement under test: a message by id and channel, as the sender
