@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "http_client.h"
 #include "test_db.h"
 
 #include <curl/curl.h>
@@ -185,23 +186,34 @@ static inline void write_file(const char *path, const char *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+typedef void (*api_routes_fn)(ic_http *h, ic_app *app);
+
+/* Starts a server for F.app on a free port of 127.0.0.1 with routes and,
+ * when not NULL, more (ic_http takes routes only before it starts); *h and
+ * *port get it. Stop it with ic_http_stop. */
+static inline void api_server_start(api_routes_fn routes, api_routes_fn more, ic_http **h,
+                                    int *port)
+{
+    ic_errmsg em = {{0}};
+    ic_http_config hc = {
+        .listen_addr = "127.0.0.1", .port = 0, .threads = 2, .default_max_body = 64 * 1024};
+    assert_int_equal(ic_http_new(&hc, h, &em), IC_OK);
+    routes(*h, &F.app);
+    if (more)
+        more(*h, &F.app);
+    assert_int_equal(ic_http_start(*h, &em), IC_OK);
+    *port = ic_http_port(*h);
+}
+
 static inline int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("IC_TEST_TMP");
-    char base[400];
-    snprintf(base, sizeof base, "%s", tmp && *tmp ? tmp : "/tmp");
-    mkdir(base, 0700);
-    snprintf(F.dir, sizeof F.dir, "%s/api-XXXXXX", base);
-    assert_non_null(mkdtemp(F.dir));
+    F.db = test_db_fresh("api", F.dir, sizeof F.dir, F.dburl, sizeof F.dburl);
     snprintf(F.media, sizeof F.media, "%s/media", F.dir);
     assert_int_equal(ic_crypto_init(), IC_OK);
     curl_global_init(CURL_GLOBAL_ALL);
 
-    test_db_make(F.dir, "ic.db", F.dburl, sizeof F.dburl);
     ic_errmsg em = {{0}};
-    assert_int_equal(ic_db_open(F.dburl, &F.db, &em), IC_OK);
-    assert_int_equal(ic_db_migrate(F.db, NULL, &em), IC_OK);
     assert_int_equal(ic_writer_start(F.db, 1024, &F.w, &em), IC_OK);
     seed(seed_base, NULL);
     /* The store refuses unsafe paths itself; a row from a tampered or older
@@ -229,12 +241,7 @@ static inline int setup(void **state)
                         .media_dir = F.media,
                         .max_api_body = 64 * 1024};
     F.app = (ic_app){.cfg = &F.cfg, .db = F.db, .writer = F.w};
-    ic_http_config hc = {
-        .listen_addr = "127.0.0.1", .port = 0, .threads = 2, .default_max_body = 64 * 1024};
-    assert_int_equal(ic_http_new(&hc, &F.h, &em), IC_OK);
-    ic_api_v1_routes(F.h, &F.app);
-    assert_int_equal(ic_http_start(F.h, &em), IC_OK);
-    F.port = ic_http_port(F.h);
+    api_server_start(ic_api_v1_routes, NULL, &F.h, &F.port);
     return 0;
 }
 
@@ -243,66 +250,29 @@ static inline int teardown(void **state)
     (void)state;
     ic_http_stop(F.h, 1000);
     ic_writer_stop(F.w);
-    ic_db_close(F.db);
-    test_db_drop(F.dburl);
     curl_global_cleanup();
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", F.dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_db_dispose(F.db, F.dburl, F.dir);
 }
 
-/* ---- the client ------------------------------------------------------------------ */
+/* ---- the client (http_client.h) -------------------------------------------------- */
 
-typedef struct resp {
-    long status;
-    ic_buf body;
-    ic_buf hdrs;
-    json_t *json;
-} resp;
-
-static inline size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    ic_buf_append(arg, p, size * n);
-    return size * n;
-}
-
+/* A call to the fixture's server with a whole Authorization header value
+ * (token; none when NULL), a Content-Type (none when NULL) and a body of len
+ * bytes (none when NULL). */
 static inline resp call_raw(const char *method, const char *path, const char *token,
                             const char *ctype, const char *body, size_t len)
 {
-    resp r = {0};
-    char url[600], auth[700], ct[200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", F.port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = NULL;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: %s", token);
-        hs = curl_slist_append(hs, auth);
-    }
-    if (ctype) {
-        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
-        hs = curl_slist_append(hs, ct);
-    }
-    hs = curl_slist_append(hs, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    assert_int_equal(rc, CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    if (r.body.len)
-        r.json = json_loadb(r.body.data, r.body.len, 0, NULL);
-    return r;
+    http_auth a = {.authorization = token};
+    return http_call(F.port, method, path, &a, ctype, body, len);
+}
+
+/* A call as the signed-in user of session cookie cookie with CSRF token csrf
+ * (each left out when NULL or ""), with a JSON body (none when NULL). */
+static inline resp call_session(const char *method, const char *path, const char *cookie,
+                                const char *csrf, const char *json)
+{
+    http_auth a = {.cookie = cookie, .csrf = csrf};
+    return http_json(F.port, method, path, &a, json);
 }
 
 /* A call with token "A", "B", NULL (no header) or a whole header value. */
@@ -317,13 +287,6 @@ static inline resp call(const char *method, const char *path, const char *who, c
         token = who;
     return call_raw(method, path, token, json ? "application/json" : NULL, json,
                     json ? strlen(json) : 0);
-}
-
-static inline void resp_free(resp *r)
-{
-    ic_buf_free(&r->body);
-    ic_buf_free(&r->hdrs);
-    json_decref(r->json);
 }
 
 static inline const char *err_code(const resp *r)

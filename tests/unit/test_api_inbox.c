@@ -49,14 +49,7 @@ static int setup_inbox(void **state)
 {
     setup(state);
     seed(seed_inbox, NULL);
-    ic_errmsg em = {{0}};
-    ic_http_config hc = {
-        .listen_addr = "127.0.0.1", .port = 0, .threads = 2, .default_max_body = 64 * 1024};
-    assert_int_equal(ic_http_new(&hc, &inbox_h, &em), IC_OK);
-    ic_api_inbox_routes(inbox_h, &F.app);
-    ic_api_v1_routes(inbox_h, &F.app);
-    assert_int_equal(ic_http_start(inbox_h, &em), IC_OK);
-    F.port = ic_http_port(inbox_h);
+    api_server_start(ic_api_inbox_routes, ic_api_v1_routes, &inbox_h, &F.port);
     return 0;
 }
 
@@ -404,30 +397,7 @@ static void test_teams_and_labels_crud(void **state)
 /* A call as the signed-in user of cookie, with the CSRF token. */
 static resp as_user(const char *method, const char *path, const char *cookie, const char *json)
 {
-    resp r = {0};
-    char url[600], ck[200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", F.port, path);
-    snprintf(ck, sizeof ck, "Cookie: ic_session=%s", cookie);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = curl_slist_append(NULL, ck);
-    hs = curl_slist_append(hs, "X-CSRF-Token: " CSRF);
-    hs = curl_slist_append(hs, "Content-Type: application/json");
-    hs = curl_slist_append(hs, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (json)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    if (r.body.len)
-        r.json = json_loadb(r.body.data, r.body.len, 0, NULL);
-    return r;
+    return call_session(method, path, cookie, CSRF, json);
 }
 
 static void test_signed_in_users_per_role(void **state)

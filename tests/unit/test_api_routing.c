@@ -43,14 +43,7 @@ static int routing_setup(void **state)
 {
     setup(state);
     ic_http_stop(F.h, 1000);
-    ic_errmsg em = {{0}};
-    ic_http_config hc = {
-        .listen_addr = "127.0.0.1", .port = 0, .threads = 2, .default_max_body = 64 * 1024};
-    assert_int_equal(ic_http_new(&hc, &F.h, &em), IC_OK);
-    ic_api_v1_routes(F.h, &F.app);
-    ic_api_routing_routes(F.h, &F.app);
-    assert_int_equal(ic_http_start(F.h, &em), IC_OK);
-    F.port = ic_http_port(F.h);
+    api_server_start(ic_api_v1_routes, ic_api_routing_routes, &F.h, &F.port);
     seed(seed_sessions, NULL);
     ic_urgency_cache_clear();
     return 0;
@@ -59,32 +52,10 @@ static int routing_setup(void **state)
 /* A call as role's signed-in user (cookie and CSRF token). */
 static resp scall(const char *method, const char *path, const char *role, const char *json)
 {
-    resp r = {0};
-    char url[600], cookie[120], csrf[120], c43[44];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", F.port, path);
-    cookie_of(role, c43);
-    snprintf(cookie, sizeof cookie, "Cookie: ic_session=%s", c43);
-    snprintf(csrf, sizeof csrf, "X-CSRF-Token: csrf-%s", role);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = curl_slist_append(NULL, cookie);
-    hs = curl_slist_append(hs, csrf);
-    hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    if (json) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
-    }
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    if (r.body.len)
-        r.json = json_loadb(r.body.data, r.body.len, 0, NULL);
-    return r;
+    char cookie[44], csrf[64];
+    cookie_of(role, cookie);
+    snprintf(csrf, sizeof csrf, "csrf-%s", role);
+    return call_session(method, path, cookie, csrf, json);
 }
 
 /* Asserts r's status, then frees r. */

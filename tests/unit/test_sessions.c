@@ -23,11 +23,6 @@ static struct {
     int64_t admin_a, op_a, view_a, admin_b, shared_a, shared_b;
 } U;
 
-typedef struct sess {
-    char cookie[128];
-    char csrf[128];
-} sess;
-
 /* ---- seeding ------------------------------------------------------------------- */
 
 static ic_err seed_users(ic_conn *c, void *arg)
@@ -54,13 +49,7 @@ static int setup_all(void **state)
     if (rc)
         return rc;
     seed(seed_users, NULL);
-    ic_errmsg em = {{0}};
-    ic_http_config hc = {
-        .listen_addr = "127.0.0.1", .port = 0, .threads = 2, .default_max_body = 64 * 1024};
-    assert_int_equal(ic_http_new(&hc, &U.h, &em), IC_OK);
-    ic_api_users_routes(U.h, &F.app);
-    assert_int_equal(ic_http_start(U.h, &em), IC_OK);
-    U.port = ic_http_port(U.h);
+    api_server_start(ic_api_users_routes, NULL, &U.h, &U.port);
     return 0;
 }
 
@@ -92,96 +81,22 @@ static int64_t sql_i64(const char *q, int64_t id)
 
 /* A call with s's cookie and CSRF token (each when not empty); the users
  * endpoints go to U.port. */
-static resp scall(const char *method, const char *path, const sess *s, const char *json)
+static resp scall(const char *method, const char *path, const http_session *s, const char *json)
 {
-    resp r = {0};
-    char url[600], cookie[300], csrf[300];
     int port = strncmp(path, "/api/v1/users", 13) == 0 ? U.port : F.port;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *hs = curl_slist_append(NULL, "Expect:");
-    if (s && s->cookie[0]) {
-        snprintf(cookie, sizeof cookie, "Cookie: theme=dark; %s=%s", IC_SESSION_COOKIE, s->cookie);
-        hs = curl_slist_append(hs, cookie);
-    }
-    if (s && s->csrf[0]) {
-        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", s->csrf);
-        hs = curl_slist_append(hs, csrf);
-    }
-    if (json)
-        hs = curl_slist_append(hs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (json) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
-    }
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(hs);
-    curl_easy_cleanup(c);
-    if (r.body.len)
-        r.json = json_loadb(r.body.data, r.body.len, 0, NULL);
-    return r;
+    http_auth a = http_session_auth(s);
+    return http_json(port, method, path, &a, json);
 }
 
-/* The value of response header name (first one), into out. */
-static bool header(const resp *r, const char *name, char *out, size_t size)
+/* Signs in (into workspace ws when not 0); the answer's status, *s filled on 200. */
+static long login_ws(const char *email, const char *password, int64_t ws, http_session *s)
 {
-    const char *h = ic_buf_cstr(&r->hdrs);
-    size_t n = strlen(name);
-    for (const char *p = h; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t len = strcspn(v, "\r\n");
-            snprintf(out, size, "%.*s", (int)len, v);
-            return true;
-        }
-    }
-    return false;
+    return http_sign_in(F.port, email, password, ws, s);
 }
 
-/* Takes the session cookie of a Set-Cookie header of r into s. */
-static void take_cookie(const resp *r, sess *s)
+static http_session signed_in(const char *email)
 {
-    char v[400];
-    assert_true(header(r, "Set-Cookie", v, sizeof v));
-    assert_true(strncmp(v, IC_SESSION_COOKIE "=", strlen(IC_SESSION_COOKIE) + 1) == 0);
-    const char *val = v + strlen(IC_SESSION_COOKIE) + 1;
-    snprintf(s->cookie, sizeof s->cookie, "%.*s", (int)strcspn(val, ";"), val);
-}
-
-/* Signs in; returns the answer's status, with *s filled on 200. */
-static long login_ws(const char *email, const char *password, int64_t ws, sess *s)
-{
-    char body[400];
-    if (ws)
-        snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\",\"workspace_id\":%lld}",
-                 email, password, (long long)ws);
-    else
-        snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
-    resp r = scall("POST", "/api/v1/auth/login", NULL, body);
-    long st = r.status;
-    if (st == 200) {
-        memset(s, 0, sizeof *s);
-        take_cookie(&r, s);
-        snprintf(s->csrf, sizeof s->csrf, "%s", jstr(r.json, "csrf_token"));
-    }
-    resp_free(&r);
-    return st;
-}
-
-static sess signed_in(const char *email)
-{
-    sess s;
+    http_session s;
     assert_int_equal(login_ws(email, PASSWORD, 0, &s), 200);
     return s;
 }
@@ -314,14 +229,14 @@ static void test_login_answer_and_cookie(void **state)
     assert_int_equal(jint(u, "workspace_id"), F.ws_a);
     assert_null(json_object_get(u, "password_hash"));
     assert_int_equal(strlen(jstr(r.json, "csrf_token")), 64);
-    char v[400];
-    assert_true(header(&r, "Set-Cookie", v, sizeof v));
+    const char *v = r.set_cookie;
+    assert_string_not_equal(v, "");
     assert_true(contains(v, "; HttpOnly"));
     assert_true(contains(v, "; SameSite=Lax"));
     assert_true(contains(v, "; Path=/"));
     assert_true(contains(v, "; Secure")); /* the fixture's public URL is https */
-    sess s = {{0}, {0}};
-    take_cookie(&r, &s);
+    http_session s = {{0}, {0}};
+    http_take_cookie(&r, &s);
     assert_int_equal(strlen(s.cookie), 43);
     /* Only the hash is stored. */
     int64_t n = -1;
@@ -349,7 +264,7 @@ static void test_wrong_email_and_password_look_the_same(void **state)
     assert_int_equal(a.status, 401);
     assert_int_equal(b.status, 401);
     assert_string_equal(err_msg(&a), err_msg(&b));
-    assert_false(header(&a, "Set-Cookie", (char[8]){0}, 8));
+    assert_string_equal(a.set_cookie, "");
     resp_free(&a);
     resp_free(&b);
     expect_error(scall("POST", "/api/v1/auth/login", NULL, "{\"email\":\"x@y\"}"), 400,
@@ -363,7 +278,7 @@ static void test_wrong_email_and_password_look_the_same(void **state)
 static void test_email_in_two_workspaces(void **state)
 {
     (void)state;
-    sess s;
+    http_session s;
     /* The password matches in A only: A it is. */
     assert_int_equal(login_ws(EMAIL_SHARED, PASSWORD, 0, &s), 200);
     resp r = scall("GET", "/api/v1/me", &s, NULL);
@@ -390,7 +305,7 @@ static void test_email_in_two_workspaces(void **state)
 static void test_lockout_and_reset_on_success(void **state)
 {
     (void)state;
-    sess s;
+    http_session s;
     for (int i = 0; i < 4; i++)
         assert_int_equal(login_ws(EMAIL_OP, "not the password", 0, &s), 401);
     assert_int_equal(login_ws(EMAIL_OP, PASSWORD, 0, &s), 200); /* forgets the four */
@@ -399,9 +314,8 @@ static void test_lockout_and_reset_on_success(void **state)
     resp r = scall("POST", "/api/v1/auth/login", NULL,
                    "{\"email\":\"" EMAIL_OP "\",\"password\":\"" PASSWORD "\"}");
     assert_int_equal(r.status, 429);
-    char v[64];
-    assert_true(header(&r, "Retry-After", v, sizeof v));
-    long secs = strtol(v, NULL, 10);
+    assert_string_not_equal(r.retry_after, "");
+    long secs = strtol(r.retry_after, NULL, 10);
     assert_true(secs > 800 && secs <= 900);
     resp_free(&r);
     /* Other addresses are not locked. */
@@ -415,8 +329,8 @@ static void test_lockout_and_reset_on_success(void **state)
 static void test_csrf(void **state)
 {
     (void)state;
-    sess s = signed_in(EMAIL_OP);
-    sess none = s, wrong = s;
+    http_session s = signed_in(EMAIL_OP);
+    http_session none = s, wrong = s;
     none.csrf[0] = '\0';
     wrong.csrf[0] = wrong.csrf[0] == 'a' ? 'b' : 'a';
     const char *path = pathf("/api/v1/conversations/%lld/read", (long long)F.conv_alice);
@@ -438,7 +352,7 @@ static void test_expiry_revocation_and_disabled(void **state)
 {
     (void)state;
     int64_t now = ic_now_us();
-    sess s = signed_in(EMAIL_VIEW);
+    http_session s = signed_in(EMAIL_VIEW);
     assert_int_equal(status_of(scall("GET", "/api/v1/me", &s, NULL)), 200);
     /* Idle for 13 hours. */
     sql("UPDATE sessions SET last_seen_us = %lld WHERE revoked_us = 0 AND user_id = %lld",
@@ -467,7 +381,7 @@ static void test_expiry_revocation_and_disabled(void **state)
     sql("UPDATE users SET disabled_us = 0 WHERE id = %lld", (long long)U.view_a);
     sql("DELETE FROM login_attempts");
     /* Junk cookies. */
-    sess junk = {"not-a-session", ""};
+    http_session junk = {"not-a-session", ""};
     expect_error(scall("GET", "/api/v1/me", &junk, NULL), 401, "unauthorized");
     snprintf(junk.cookie, sizeof junk.cookie, "%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     expect_error(scall("GET", "/api/v1/me", &junk, NULL), 401, "unauthorized");
@@ -476,7 +390,7 @@ static void test_expiry_revocation_and_disabled(void **state)
 static void test_last_seen_moves_at_most_once_a_minute(void **state)
 {
     (void)state;
-    sess s = signed_in(EMAIL_ADMIN);
+    http_session s = signed_in(EMAIL_ADMIN);
     resp r = scall("GET", "/api/v1/me", &s, NULL);
     int64_t sid = 0;
     char sha[65];
@@ -501,7 +415,7 @@ static void test_last_seen_moves_at_most_once_a_minute(void **state)
 static void test_roles_and_tenancy(void **state)
 {
     (void)state;
-    sess v = signed_in(EMAIL_VIEW);
+    http_session v = signed_in(EMAIL_VIEW);
     char body[200];
     snprintf(body, sizeof body, "{\"type\":\"text\",\"text\":{\"body\":\"hi\"}}");
     int64_t before = count_out(F.ws_a);
@@ -512,7 +426,7 @@ static void test_roles_and_tenancy(void **state)
     assert_int_equal(count_out(F.ws_a), before);
     expect_error(scall("GET", "/api/v1/users", &v, NULL), 403, "forbidden");
     /* B's admin does not see A's conversation. */
-    sess b = signed_in(EMAIL_B);
+    http_session b = signed_in(EMAIL_B);
     expect_error(
         scall("GET", pathf("/api/v1/conversations/%lld", (long long)F.conv_alice), &b, NULL), 404,
         "not_found");
@@ -527,7 +441,7 @@ static void test_roles_and_tenancy(void **state)
 static void test_logout_all_and_password_change(void **state)
 {
     (void)state;
-    sess one = signed_in(EMAIL_OP), two = signed_in(EMAIL_OP);
+    http_session one = signed_in(EMAIL_OP), two = signed_in(EMAIL_OP);
     assert_int_equal(status_of(scall("POST", "/api/v1/auth/logout-all", &one, "{}")), 204);
     expect_error(scall("GET", "/api/v1/me", &one, NULL), 401, "unauthorized");
     expect_error(scall("GET", "/api/v1/me", &two, NULL), 401, "unauthorized");
@@ -543,9 +457,10 @@ static void test_logout_all_and_password_change(void **state)
     resp r = scall("POST", "/api/v1/me/password", &one,
                    "{\"current_password\":\"" PASSWORD "\",\"new_password\":\"a new password\"}");
     assert_int_equal(r.status, 204);
-    sess fresh = {{0}, {0}};
-    take_cookie(&r, &fresh);
-    assert_true(header(&r, "X-CSRF-Token", fresh.csrf, sizeof fresh.csrf));
+    http_session fresh = {{0}, {0}};
+    http_take_cookie(&r, &fresh);
+    assert_string_not_equal(r.csrf_token, "");
+    snprintf(fresh.csrf, sizeof fresh.csrf, "%s", r.csrf_token);
     assert_string_not_equal(fresh.cookie, one.cookie);
     resp_free(&r);
     expect_error(scall("GET", "/api/v1/me", &two, NULL), 401, "unauthorized");
@@ -554,7 +469,7 @@ static void test_logout_all_and_password_change(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "csrf_token"), fresh.csrf);
     resp_free(&r);
-    sess s;
+    http_session s;
     assert_int_equal(login_ws(EMAIL_OP, PASSWORD, 0, &s), 401);
     assert_int_equal(login_ws(EMAIL_OP, "a new password", 0, &s), 200);
     sql("DELETE FROM login_attempts");
@@ -567,7 +482,7 @@ static void test_logout_all_and_password_change(void **state)
 static void test_users_admin(void **state)
 {
     (void)state;
-    sess a = signed_in(EMAIL_ADMIN);
+    http_session a = signed_in(EMAIL_ADMIN);
     resp r = scall("GET", "/api/v1/users", &a, NULL);
     assert_int_equal(r.status, 200);
     json_t *items = json_object_get(r.json, "items");
@@ -616,7 +531,7 @@ static void test_users_admin(void **state)
         scall("PATCH", pathf("/api/v1/users/%lld", (long long)U.admin_b), &a, "{\"name\":\"x\"}"),
         404, "not_found");
     expect_error(scall("PATCH", "/api/v1/users/abc", &a, "{}"), 404, "not_found");
-    sess nia_s;
+    http_session nia_s;
     assert_int_equal(login_ws("new@a.example", "new user password", 0, &nia_s), 200);
     r = scall("PATCH", p, &a, "{\"disabled\":true}");
     assert_int_equal(r.status, 200);
