@@ -57,6 +57,24 @@ ic_err ic_api_parse_object(const char *body, size_t len, json_t **out, ic_errmsg
     return IC_OK;
 }
 
+ic_err ic_api_read_object(const ic_req *r, const char *const *allowed, bool empty_ok, json_t **out,
+                          ic_errmsg *em)
+{
+    size_t len = 0;
+    const char *raw = ic_req_body(r, &len);
+    *out = NULL;
+    if (empty_ok && len == 0) {
+        *out = json_object();
+        return IC_OK;
+    }
+    ic_err e = ic_api_parse_object(raw, len, out, em);
+    if (e == IC_OK && (e = ic_api_only_keys(*out, allowed, em)) != IC_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
 ic_err ic_api_only_keys(const json_t *obj, const char *const *allowed, ic_errmsg *em)
 {
     const char *key;

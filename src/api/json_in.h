@@ -35,6 +35,14 @@ ic_err ic_api_parse_object(const char *body, size_t len, json_t **out, ic_errmsg
  * of being ignored. */
 ic_err ic_api_only_keys(const json_t *obj, const char *const *allowed, ic_errmsg *em);
 
+/* Reads r's body as one JSON object (ic_api_parse_object) whose members
+ * are all in allowed (ic_api_only_keys); an empty body counts as {} when
+ * empty_ok. On success *out is an owned object, else NULL. Errors:
+ * IC_ERR_INVALID with em, as those two give. Does not answer r: the caller
+ * passes the error to ic_api_fail with em. */
+ic_err ic_api_read_object(const ic_req *r, const char *const *allowed, bool empty_ok, json_t **out,
+                          ic_errmsg *em);
+
 /* Reads member key of obj as a string of 1..max_chars characters (Unicode
  * code points). *out is borrowed from obj, or NULL when the member is absent
  * and not required. A JSON null counts as absent. Errors: IC_ERR_INVALID
