@@ -9,7 +9,6 @@
 #include "api/api.h"
 #include "api/json_in.h"
 #include "api/session_int.h"
-#include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -75,14 +74,15 @@ static ic_err failed_apply(ic_conn *tx, ic_api_job *j)
     return e;
 }
 
-static void failed_answer(ic_api_job *j, ic_err result)
+/* A failed sign-in answers 401 whether or not counting it worked. */
+static void failed_respond(ic_api_write *w, ic_err result)
 {
     if (result != IC_OK && result != IC_ERR_BUSY)
-        IC_WARN("api_login_count_failed", "rid=%s err=\"%s\"", ic_req_id(j->r),
+        IC_WARN("api_login_count_failed", "rid=%s err=\"%s\"", ic_req_id(w->r),
                 ic_strerror(result));
     ic_errmsg em = {{0}};
     ic_errf(&em, IC_ERR_AUTH, "%s", WRONG);
-    ic_api_fail(j->r, IC_ERR_AUTH, &em);
+    ic_api_fail(w->r, IC_ERR_AUTH, &em);
 }
 
 /* The new session; the address's failures and the user's dead sessions
@@ -96,15 +96,16 @@ static ic_err ok_apply(ic_conn *tx, ic_api_job *j)
     return e == IC_OK ? ic_session_new_store(tx, &j->sess, j->ws, j->user_id, j->now) : e;
 }
 
-static void ok_answer(ic_api_job *j, ic_err result)
+/* Once signed in: the cookie, and {user, csrf_token} (200). */
+static void ok_after(ic_api_write *w)
 {
-    (void)result;
-    IC_INFO("api_login", "rid=%s ws=%lld user=%lld", ic_req_id(j->r), (long long)j->ws,
+    ic_api_job *j = (ic_api_job *)w;
+    IC_INFO("api_login", "rid=%s ws=%lld user=%lld", ic_req_id(w->r), (long long)j->ws,
             (long long)j->user_id);
-    ic_session_set_cookie(j->r, j->app, j->sess.cookie);
-    json_object_set_new(j->out, "csrf_token", json_string(j->sess.csrf));
-    ic_req_respond_json(j->r, 200, j->out);
-    j->out = NULL;
+    ic_session_set_cookie(w->r, w->app, j->sess.cookie);
+    w->answer = json_object();
+    json_object_set_new(w->answer, "user", json_incref(j->user));
+    json_object_set_new(w->answer, "csrf_token", json_string(j->sess.csrf));
 }
 
 /* ---- the handler --------------------------------------------------------------- */
@@ -143,11 +144,8 @@ static void login(ic_req *r, void *arg)
     const char *email = NULL, *password = NULL;
     int64_t ws = 0, locked = 0, now = ic_now_us();
     ic_errmsg em = {{0}};
-    size_t len = 0;
-    const char *raw = ic_req_body(r, &len);
     ic_err e;
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "email", true, IC_USER_EMAIL_MAX, &email, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "password", true, IC_PASSWORD_MAX, &password, &em)) != IC_OK ||
         (e = ic_api_get_int(body, "workspace_id", false, 1, INT64_MAX, &ws, &em)) != IC_OK) {
@@ -178,31 +176,28 @@ static void login(ic_req *r, void *arg)
         goto out;
     }
     j->now = now;
-    j->answer_errors = n == 0;
     if (n == 0) {
         IC_INFO("api_login_failed", "rid=%s", ic_req_id(r));
         static atomic_uint failures;
         j->flag = atomic_fetch_add(&failures, 1) % SWEEP_EVERY == SWEEP_EVERY - 1;
         j->apply = failed_apply;
-        j->answer = failed_answer;
+        j->w.respond = failed_respond;
     } else {
         j->ws = u.ws;
         j->user_id = u.id;
         j->valid_after_us = u.sessions_valid_after_us;
-        j->out = json_object();
-        json_object_set_new(j->out, "user", ic_session_user_json(&u));
+        j->user = ic_session_user_json(&u);
         sodium_memzero(&u, sizeof u);
         ic_session_new_make(&j->sess);
         j->apply = ok_apply;
-        j->answer = ok_answer;
+        j->w.after = ok_after;
     }
     json_decref(body);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
     return;
 out:
     json_decref(body);
-    sodium_memzero(j, sizeof *j);
-    ic_free(j);
+    ic_api_write_free(&j->w);
 }
 
 void ic_api_login_routes(ic_http *h, ic_app *app)

@@ -180,6 +180,12 @@ static ic_err logout_all_apply(ic_conn *tx, ic_api_job *j)
     return e == IC_OK ? ic_store_session_revoke(tx, j->session_id, j->now) : e;
 }
 
+/* After a sign-out: the browser's cookie goes too. */
+static void clear_cookie(ic_api_write *w)
+{
+    ic_session_set_cookie(w->r, w->app, NULL);
+}
+
 static void sign_out(ic_req *r, ic_app *app, ic_err (*apply)(ic_conn *, ic_api_job *),
                      const char *what)
 {
@@ -191,11 +197,11 @@ static void sign_out(ic_req *r, ic_app *app, ic_err (*apply)(ic_conn *, ic_api_j
     j->user_id = who.user_id;
     j->session_id = who.session_id;
     j->now = ic_now_us();
-    j->cookie = 2;
+    j->w.after = clear_cookie;
     j->apply = apply;
     IC_INFO(what, "rid=%s ws=%lld user=%lld", ic_req_id(r), (long long)who.ws,
             (long long)who.user_id);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 static void logout(ic_req *r, void *arg)
@@ -224,12 +230,12 @@ static ic_err password_apply(ic_conn *tx, ic_api_job *j)
     return e;
 }
 
-static void password_answer(ic_api_job *j, ic_err result)
+/* After the change: the new session's cookie and CSRF token (204). */
+static void password_after(ic_api_write *w)
 {
-    (void)result;
-    ic_session_set_cookie(j->r, j->app, j->sess.cookie);
-    ic_req_add_header(j->r, "X-CSRF-Token", j->sess.csrf);
-    ic_req_respond(j->r, 204, NULL, NULL, 0);
+    ic_api_job *j = (ic_api_job *)w;
+    ic_session_set_cookie(w->r, w->app, j->sess.cookie);
+    ic_req_add_header(w->r, "X-CSRF-Token", j->sess.csrf);
 }
 
 static void change_password(ic_req *r, void *arg)
@@ -241,13 +247,10 @@ static void change_password(ic_req *r, void *arg)
     const char *cur = NULL, *neu = NULL;
     ic_user_row u;
     ic_errmsg em = {{0}};
-    size_t len = 0;
     if (!signed_in(r, app, &who))
         return;
-    const char *raw = ic_req_body(r, &len);
     ic_err e;
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "current_password", true, IC_PASSWORD_MAX, &cur, &em)) !=
             IC_OK ||
         (e = ic_session_get_password(body, "new_password", &neu, &em)) != IC_OK ||
@@ -263,24 +266,20 @@ static void change_password(ic_req *r, void *arg)
         ic_req_error(r, 403, "forbidden", "current_password is wrong");
         return;
     }
-    ic_api_job *j = ic_api_job_new(r, app);
-    e = ic_session_hash(neu, j->hash);
+    ic_api_job *j = ic_api_job_hashed(r, app, neu);
     json_decref(body);
-    if (e != IC_OK) {
-        ic_free(j);
-        ic_api_fail(r, e, NULL);
+    if (!j)
         return;
-    }
     j->ws = who.ws;
     j->user_id = who.user_id;
     j->session_id = who.session_id;
     j->now = ic_now_us();
     ic_session_new_make(&j->sess);
     j->apply = password_apply;
-    j->answer = password_answer;
+    j->w.after = password_after;
     IC_INFO("api_password_changed", "rid=%s ws=%lld user=%lld", ic_req_id(r), (long long)who.ws,
             (long long)who.user_id);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 void ic_api_session_routes(ic_http *h, ic_app *app)

@@ -7,6 +7,7 @@
 #define IC_API_SESSION_INT_H
 
 #include "api/session.h"
+#include "api/write_job.h"
 #include "store/users.h"
 
 #include <jansson.h>
@@ -57,41 +58,34 @@ void ic_api_login_routes(ic_http *h, ic_app *app);
 /* ---- a deferred write that answers the request ----------------------------- */
 
 typedef struct ic_api_job ic_api_job;
+/* The sign-in and users' endpoints' write (write_job.h): w.answer, w.status,
+ * w.em, w.after and w.respond as there; apply is the work. */
 struct ic_api_job {
-    ic_write_job job;
-    ic_req *r;
-    ic_app *app;
-    /* The work, on the writer thread; may fill em for a client error. */
+    ic_api_write w; /* first: the job is its block */
+    /* The work, on the writer thread; may run twice; may fill w.em for a
+     * client error and set w.answer. */
     ic_err (*apply)(ic_conn *tx, ic_api_job *j);
-    /* Optional: answers r itself once durable (else: out with status, or
-     * 204 when out is NULL). Also called after a failure when answer_errors is
-     * set, with the error; it must then answer. */
-    void (*answer)(ic_api_job *j, ic_err result);
-    bool answer_errors;
-    ic_errmsg em;
-    int status;
-    json_t *out;
     /* Inputs the endpoints share. */
     int64_t ws, user_id, target_id, session_id, now;
     int64_t valid_after_us; /* the user's sessions_valid_after_us (sign-in) */
     char hash[256];
     ic_session_new sess;
-    int cookie; /* 0 leave, 1 set sess.cookie, 2 clear */
-    bool flag;  /* the endpoint's own */
+    bool flag; /* the endpoint's own */
     char key[300];
     char email[IC_USER_EMAIL_MAX + 1];
     char name[IC_USER_NAME_MAX * 4 + 1];
     char role[16];
     ic_user_change change;
+    json_t *user; /* owned: the signed-in user's json (sign-in) */
 };
 
-/* A zeroed job for r (owned by the writer from ic_api_job_submit on). */
+/* A zeroed job for r (no user change: change.disabled and capacity -1).
+ * Submit it with ic_api_write_submit(&j->w) (which takes it), or free it
+ * with ic_api_write_free(&j->w); either wipes its secrets. */
 ic_api_job *ic_api_job_new(ic_req *r, ic_app *app);
 
-/* Defers r and submits j; the answer comes once j is durable (see above),
- * or at once with 503 when the writer is full. Errors from apply answer
- * through ic_api_fail with j->em. Frees j. Call on a poll thread, then
- * return without answering. */
-void ic_api_job_submit(ic_api_job *j);
+/* ic_api_job_new with hash holding password's hash (ic_session_hash), or
+ * NULL after answering r (500) when hashing failed. */
+ic_api_job *ic_api_job_hashed(ic_req *r, ic_app *app, const char *password);
 
 #endif

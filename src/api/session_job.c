@@ -3,7 +3,6 @@
 #include "api/session_int.h"
 
 #include "api/json_in.h"
-#include "base/alloc.h"
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/str.h"
@@ -72,60 +71,37 @@ json_t *ic_session_user_json(const ic_user_row *u)
 
 /* ---- the deferred write ------------------------------------------------------ */
 
+static ic_err job_run(ic_conn *tx, ic_api_write *w)
+{
+    ic_api_job *j = (ic_api_job *)w;
+    return j->apply(tx, j);
+}
+
+static void job_release(ic_api_write *w)
+{
+    ic_api_job *j = (ic_api_job *)w;
+    json_decref(j->user);
+    /* hash, session secrets, the email address: nothing stays in freed memory */
+    sodium_memzero((char *)j + sizeof j->w, sizeof *j - sizeof j->w);
+}
+
 ic_api_job *ic_api_job_new(ic_req *r, ic_app *app)
 {
-    ic_api_job *j = ic_calloc(1, sizeof *j);
-    j->r = r;
-    j->app = app;
+    ic_api_job *j = (ic_api_job *)ic_api_write_new(sizeof *j, r, app, job_run);
+    j->w.release = job_release;
     j->change.disabled = -1;
     j->change.capacity = -1;
     return j;
 }
 
-static ic_err job_apply(ic_conn *tx, ic_write_job *job)
+ic_api_job *ic_api_job_hashed(ic_req *r, ic_app *app, const char *password)
 {
-    ic_api_job *j = job->arg;
-    memset(&j->em, 0, sizeof j->em); /* the job may run twice */
-    return j->apply(tx, j);
-}
-
-static void job_free(ic_api_job *j)
-{
-    json_decref(j->out);
-    sodium_memzero(j->hash, sizeof j->hash);
-    sodium_memzero(&j->sess, sizeof j->sess);
-    ic_free(j);
-}
-
-static void job_done(ic_write_job *job, ic_err result)
-{
-    ic_api_job *j = job->arg;
-    if (j->answer && (result == IC_OK || j->answer_errors)) {
-        j->answer(j, result);
-    } else if (result != IC_OK) {
-        ic_api_fail(j->r, result, &j->em);
-    } else {
-        if (j->cookie)
-            ic_session_set_cookie(j->r, j->app, j->cookie == 1 ? j->sess.cookie : NULL);
-        if (j->out) {
-            ic_req_respond_json(j->r, j->status ? j->status : 200, j->out);
-            j->out = NULL;
-        } else {
-            ic_req_respond(j->r, 204, NULL, NULL, 0);
-        }
-    }
-    job_free(j);
-}
-
-void ic_api_job_submit(ic_api_job *j)
-{
-    j->job.apply = job_apply;
-    j->job.done = job_done;
-    j->job.arg = j;
-    ic_req_defer(j->r);
-    ic_err e = ic_writer_submit(j->app->writer, &j->job);
+    ic_api_job *j = ic_api_job_new(r, app);
+    ic_err e = ic_session_hash(password, j->hash);
     if (e != IC_OK) {
-        ic_api_fail(j->r, e, NULL);
-        job_free(j);
+        ic_api_write_free(&j->w);
+        ic_api_fail(r, e, NULL);
+        return NULL;
     }
+    return j;
 }

@@ -6,7 +6,6 @@
 #include "api/api.h"
 #include "api/json_in.h"
 #include "api/session_int.h"
-#include "base/alloc.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
@@ -32,24 +31,6 @@ static void list_users(ic_req *r, void *arg)
     ic_req_respond_json(r, 200, ic_api_list_json(items, 0));
 }
 
-/* Reads the body of r as an object with only keys; answers r on failure. */
-static bool read_body(ic_req *r, const char *const *keys, json_t **body)
-{
-    ic_errmsg em = {{0}};
-    size_t len = 0;
-    const char *raw = ic_req_body(r, &len);
-    ic_err e = ic_api_parse_object(raw, len, body, &em);
-    if (e == IC_OK)
-        e = ic_api_only_keys(*body, keys, &em);
-    if (e != IC_OK) {
-        json_decref(*body);
-        *body = NULL;
-        ic_api_fail(r, e, &em);
-        return false;
-    }
-    return true;
-}
-
 /* Reads an optional role member into out (IC_ROLE_NONE when absent). */
 static ic_err get_role(const json_t *body, bool required, ic_role *out, ic_errmsg *em)
 {
@@ -67,9 +48,7 @@ static ic_err get_role(const json_t *body, bool required, ic_role *out, ic_errms
 /* The answer of POST and PATCH: the user as GET /users lists it. */
 static ic_err read_back(ic_conn *tx, ic_api_job *j)
 {
-    json_decref(j->out);
-    j->out = NULL;
-    return ic_store_user_get_json(tx, j->ws, j->target_id, &j->out);
+    return ic_store_user_get_json(tx, j->ws, j->target_id, &j->w.answer);
 }
 
 /* ---- POST /api/v1/users ---------------------------------------------------------- */
@@ -78,7 +57,7 @@ static ic_err create_apply(ic_conn *tx, ic_api_job *j)
 {
     ic_err e = ic_store_user_insert(tx, j->ws, j->email, j->name, j->role, j->hash, &j->target_id);
     if (e == IC_ERR_EXISTS)
-        return ic_errf(&j->em, IC_ERR_EXISTS, "%s is already a user of this workspace", j->email);
+        return ic_errf(&j->w.em, IC_ERR_EXISTS, "%s is already a user of this workspace", j->email);
     return e == IC_OK ? read_back(tx, j) : e;
 }
 
@@ -102,10 +81,11 @@ static void create_user(ic_req *r, void *arg)
     const char *email = NULL, *name = NULL, *password = NULL;
     ic_role role;
     ic_errmsg em = {{0}};
-    if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK || !read_body(r, keys, &body))
+    if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK)
         return;
     ic_err e;
-    if ((e = ic_api_get_string(body, "email", true, IC_USER_EMAIL_MAX, &email, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
+        (e = ic_api_get_string(body, "email", true, IC_USER_EMAIL_MAX, &email, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "name", false, IC_USER_NAME_MAX, &name, &em)) != IC_OK ||
         (e = get_role(body, true, &role, &em)) != IC_OK ||
         (e = ic_session_get_password(body, "password", &password, &em)) != IC_OK) {
@@ -119,22 +99,20 @@ static void create_user(ic_req *r, void *arg)
                      IC_USER_EMAIL_MAX);
         return;
     }
-    ic_api_job *j = ic_api_job_new(r, app);
-    ic_str_lower_ascii(email, j->email, sizeof j->email);
-    ic_strlcpy(j->name, name ? name : j->email, sizeof j->name);
-    ic_strlcpy(j->role, ic_role_name(role), sizeof j->role);
-    e = ic_session_hash(password, j->hash);
-    json_decref(body);
-    if (e != IC_OK) {
-        ic_free(j);
-        ic_api_fail(r, e, NULL);
-        return;
+    ic_api_job *j = ic_api_job_hashed(r, app, password);
+    if (j) {
+        ic_str_lower_ascii(email, j->email, sizeof j->email);
+        ic_strlcpy(j->name, name ? name : j->email, sizeof j->name);
+        ic_strlcpy(j->role, ic_role_name(role), sizeof j->role);
     }
+    json_decref(body);
+    if (!j)
+        return;
     j->ws = who.ws;
-    j->status = 201;
+    j->w.status = 201;
     j->apply = create_apply;
     IC_INFO("api_user_add", "rid=%s ws=%lld role=%s", ic_req_id(r), (long long)who.ws, j->role);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 /* ---- PATCH /api/v1/users/{id} -------------------------------------------------------- */
@@ -175,10 +153,9 @@ static void patch_user(ic_req *r, void *arg)
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    if (!read_body(r, keys, &body))
-        return;
     ic_err e;
-    if ((e = ic_api_get_string(body, "name", false, IC_USER_NAME_MAX, &name, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
+        (e = ic_api_get_string(body, "name", false, IC_USER_NAME_MAX, &name, &em)) != IC_OK ||
         (e = get_role(body, false, &role, &em)) != IC_OK ||
         (e = get_disabled(body, &disabled, &em)) != IC_OK ||
         (e = ic_api_get_int(body, "capacity", false, 0, CAPACITY_MAX, &capacity, &em)) != IC_OK) {
@@ -210,7 +187,7 @@ static void patch_user(ic_req *r, void *arg)
     j->apply = patch_apply;
     IC_INFO("api_user_change", "rid=%s ws=%lld user=%lld", ic_req_id(r), (long long)who.ws,
             (long long)id);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 /* ---- POST /api/v1/users/{id}/password ---------------------------------------------- */
@@ -236,27 +213,24 @@ static void reset_password(ic_req *r, void *arg)
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    if (!read_body(r, keys, &body))
-        return;
-    ic_err e = ic_session_get_password(body, "new_password", &password, &em);
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
+    if (e == IC_OK)
+        e = ic_session_get_password(body, "new_password", &password, &em);
     ic_api_job *j = NULL;
-    if (e == IC_OK) {
-        j = ic_api_job_new(r, app);
-        e = ic_session_hash(password, j->hash);
-    }
-    json_decref(body);
-    if (e != IC_OK) {
-        ic_free(j);
+    if (e != IC_OK)
         ic_api_fail(r, e, &em);
+    else
+        j = ic_api_job_hashed(r, app, password);
+    json_decref(body);
+    if (!j)
         return;
-    }
     j->ws = who.ws;
     j->target_id = id;
     j->now = ic_now_us();
     j->apply = reset_apply;
     IC_INFO("api_user_password_reset", "rid=%s ws=%lld user=%lld", ic_req_id(r), (long long)who.ws,
             (long long)id);
-    ic_api_job_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 void ic_api_users_routes(ic_http *h, ic_app *app)
