@@ -64,12 +64,12 @@ static ic_err read_fields(const json_t *body, bool create, ic_canned *v, ic_errm
 
 static ic_err create_apply(ic_conn *tx, routing_job *j)
 {
-    return ic_store_canned_insert(tx, j->ws, &j->v, &j->answer);
+    return ic_store_canned_insert(tx, j->ws, &j->v, &j->w.answer);
 }
 
 static ic_err update_apply(ic_conn *tx, routing_job *j)
 {
-    return ic_store_canned_update(tx, j->ws, j->id, &j->v, &j->answer);
+    return ic_store_canned_update(tx, j->ws, j->id, &j->v, &j->w.answer);
 }
 
 static ic_err delete_apply(ic_conn *tx, routing_job *j)
@@ -90,11 +90,11 @@ static void write_canned(ic_req *r, ic_app *app, ic_handler self, bool change)
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    json_t *body = routing_body(r, keys, &em);
-    if (!body)
-        return;
+    json_t *body = NULL;
     ic_canned v = {0};
-    ic_err e = read_fields(body, !change, &v, &em);
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
+    if (e == IC_OK)
+        e = read_fields(body, !change, &v, &em);
     if (e != IC_OK) {
         json_decref(body);
         ic_api_fail(r, e, &em);
@@ -104,8 +104,8 @@ static void write_canned(ic_req *r, ic_app *app, ic_handler self, bool change)
                                      change ? 200 : 201);
     j->id = id;
     j->v = v;
-    j->conflict = "another canned reply has that shortcut";
-    routing_submit(j);
+    j->w.conflict = "another canned reply has that shortcut";
+    ic_api_write_submit(&j->w);
 }
 
 void canned_create(ic_req *r, void *arg)
@@ -131,7 +131,7 @@ void canned_delete(ic_req *r, void *arg)
     }
     routing_job *j = routing_job_new(r, app, who.ws, NULL, delete_apply, 204);
     j->id = id;
-    routing_submit(j);
+    ic_api_write_submit(&j->w);
 }
 
 /* ---- rendering ----------------------------------------------------------------------- */
@@ -211,10 +211,10 @@ void canned_render(ic_req *r, void *arg)
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    json_t *body = routing_body(r, keys, &em);
-    if (!body)
-        return;
-    ic_err e = ic_api_get_int(body, "conversation_id", true, 1, INT64_MAX, &conv, &em);
+    json_t *body = NULL;
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
+    if (e == IC_OK)
+        e = ic_api_get_int(body, "conversation_id", true, 1, INT64_MAX, &conv, &em);
     json_decref(body);
     if (e != IC_OK) {
         ic_api_fail(r, e, &em);

@@ -7,7 +7,6 @@
 #include "api/json_in.h"
 #include "api/routing_int.h"
 
-#include "base/alloc.h"
 #include "core/business_hours.h"
 #include "core/urgency.h"
 
@@ -73,77 +72,27 @@ bool routing_allow(ic_req *r, ic_app *app, ic_handler self, ic_principal *who)
 
 /* ---- writes ------------------------------------------------------------------------- */
 
-routing_job *routing_job_new(ic_req *r, ic_app *app, int64_t ws, json_t *body,
-                             routing_apply_fn apply, int status)
+static ic_err job_run(ic_conn *tx, ic_api_write *w)
 {
-    routing_job *j = ic_calloc(1, sizeof *j);
-    j->r = r;
-    j->app = app;
-    j->ws = ws;
-    j->body = body;
-    j->apply = apply;
-    j->status = status;
-    return j;
-}
-
-static void job_free(routing_job *j)
-{
-    json_decref(j->body);
-    json_decref(j->answer);
-    ic_free(j);
-}
-
-static ic_err job_apply(ic_conn *tx, ic_write_job *job)
-{
-    routing_job *j = job->arg;
+    routing_job *j = (routing_job *)w;
     return j->apply(tx, j);
 }
 
-static void job_done(ic_write_job *job, ic_err result)
+static void job_release(ic_api_write *w)
 {
-    routing_job *j = job->arg;
-    if (result == IC_OK && j->after)
-        j->after(j);
-    if (result == IC_ERR_EXISTS && j->conflict) {
-        ic_req_error(j->r, 409, "conflict", "%s", j->conflict);
-    } else if (result != IC_OK) {
-        ic_api_fail(j->r, result, NULL);
-    } else if (j->answer) {
-        ic_req_respond_json(j->r, j->status, j->answer);
-        j->answer = NULL;
-    } else {
-        ic_req_respond(j->r, 204, NULL, NULL, 0);
-    }
-    job_free(j);
+    json_decref(((routing_job *)w)->body);
 }
 
-void routing_submit(routing_job *j)
+routing_job *routing_job_new(ic_req *r, ic_app *app, int64_t ws, json_t *body,
+                             routing_apply_fn apply, int status)
 {
-    j->job.apply = job_apply;
-    j->job.done = job_done;
-    j->job.arg = j;
-    ic_req_defer(j->r);
-    ic_err e = ic_writer_submit(j->app->writer, &j->job);
-    if (e != IC_OK) {
-        ic_api_fail(j->r, e, NULL);
-        job_free(j);
-    }
-}
-
-json_t *routing_body(ic_req *r, const char *const *keys, ic_errmsg *em)
-{
-    size_t len = 0;
-    json_t *body = NULL;
-    const char *raw = ic_req_body(r, &len);
-    ic_err e = ic_api_parse_object(raw, len, &body, em);
-    if (e == IC_OK)
-        e = ic_api_only_keys(body, keys, em);
-    if (e != IC_OK) {
-        json_decref(body);
-        ic_api_fail(r, e, em);
-        return NULL;
-    }
-    return body;
+    routing_job *j = (routing_job *)ic_api_write_new(sizeof *j, r, app, job_run);
+    j->w.release = job_release;
+    j->w.status = status;
+    j->ws = ws;
+    j->body = body;
+    j->apply = apply;
+    return j;
 }
 
 /* ---- urgency words ----------------------------------------------------------------- */
@@ -163,14 +112,15 @@ static void words_list(ic_req *r, void *arg)
     ic_req_respond_json(r, 200, ic_api_list_json(items, 0));
 }
 
-static void words_changed(routing_job *j)
+/* After a commit: this node rereads the workspace's urgency words. */
+static void words_changed(ic_api_write *w)
 {
-    ic_urgency_invalidate(j->ws);
+    ic_urgency_invalidate(((routing_job *)w)->ws);
 }
 
 static ic_err word_insert_apply(ic_conn *tx, routing_job *j)
 {
-    return ic_store_urgency_word_insert(tx, j->ws, j->language, j->phrase, &j->answer);
+    return ic_store_urgency_word_insert(tx, j->ws, j->language, j->phrase, &j->w.answer);
 }
 
 static ic_err word_delete_apply(ic_conn *tx, routing_job *j)
@@ -202,10 +152,10 @@ static void word_create(ic_req *r, void *arg)
     const char *language = NULL, *phrase = NULL;
     if (!routing_allow(r, app, word_create, &who))
         return;
-    json_t *body = routing_body(r, keys, &em);
-    if (!body)
-        return;
-    ic_err e = ic_api_get_string(body, "phrase", true, PHRASE_MAX_CHARS, &phrase, &em);
+    json_t *body = NULL;
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
+    if (e == IC_OK)
+        e = ic_api_get_string(body, "phrase", true, PHRASE_MAX_CHARS, &phrase, &em);
     if (e == IC_OK) {
         json_t *v = json_object_get(body, "language");
         language = v && !json_is_null(v) ? json_string_value(v) : "";
@@ -228,9 +178,9 @@ static void word_create(ic_req *r, void *arg)
     routing_job *j = routing_job_new(r, app, who.ws, body, word_insert_apply, 201);
     j->language = language;
     j->phrase = phrase;
-    j->conflict = "this phrase is already in the list for that language";
-    j->after = words_changed;
-    routing_submit(j);
+    j->w.conflict = "this phrase is already in the list for that language";
+    j->w.after = words_changed;
+    ic_api_write_submit(&j->w);
 }
 
 static void word_delete(ic_req *r, void *arg)
@@ -246,8 +196,8 @@ static void word_delete(ic_req *r, void *arg)
     }
     routing_job *j = routing_job_new(r, app, who.ws, NULL, word_delete_apply, 204);
     j->id = id;
-    j->after = words_changed;
-    routing_submit(j);
+    j->w.after = words_changed;
+    ic_api_write_submit(&j->w);
 }
 
 /* ---- settings -------------------------------------------------------------------------- */
@@ -286,7 +236,7 @@ static ic_err settings_apply(ic_conn *tx, routing_job *j)
     }
     e = ic_store_settings_set(tx, j->ws, cur);
     if (e == IC_OK)
-        j->answer = cur;
+        j->w.answer = cur;
     else
         json_decref(cur);
     return e;
@@ -301,9 +251,8 @@ static void settings_patch(ic_req *r, void *arg)
     ic_errmsg em = {{0}};
     if (!routing_allow(r, app, settings_patch, &who))
         return;
-    json_t *body = routing_body(r, keys, &em);
-    if (!body)
-        return;
+    json_t *body = NULL;
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
     /* Each member is checked on its own, so the patch's non-null members
      * are what the merged settings gain. */
     json_t *set = json_object();
@@ -314,12 +263,14 @@ static void settings_patch(ic_req *r, void *arg)
         if (!json_is_null(v))
             json_object_set(set, key, v);
     }
-    ic_err e = ic_settings_check(set, &em);
+    if (e == IC_OK)
+        e = ic_settings_check(set, &em);
     json_decref(set);
     if (e != IC_OK) {
         json_decref(body);
         ic_api_fail(r, e, &em);
         return;
     }
-    routing_submit(routing_job_new(r, app, who.ws, body, settings_apply, 200));
+    routing_job *j = routing_job_new(r, app, who.ws, body, settings_apply, 200);
+    ic_api_write_submit(&j->w);
 }
