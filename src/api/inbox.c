@@ -17,20 +17,21 @@
 static ic_err answer_conversation(ic_conn *tx, ic_inbox_job *j)
 {
     j->conversation = true;
-    return ic_inbox_conversation_get(tx, j->who.ws, j->id, &j->answer);
+    return ic_inbox_conversation_get(tx, j->who.ws, j->id, &j->w.answer);
 }
 
 /* Explains the store's refusals of an assignment. */
 static ic_err assign_error(ic_inbox_job *j, ic_err e)
 {
     if (e == IC_ERR_FORBIDDEN)
-        return ic_errf(&j->em, e,
+        return ic_errf(&j->w.em, e,
                        "operators may only take a conversation for themselves (if it is not "
                        "someone else's) or release their own, within its team");
     if (e == IC_ERR_INVALID)
-        return ic_errf(&j->em, e, "that user is disabled");
+        return ic_errf(&j->w.em, e, "that user is disabled");
     if (e == IC_ERR_EXISTS)
-        return ic_errf(&j->em, e, "the conversation was assigned meanwhile; load it and try again");
+        return ic_errf(&j->w.em, e,
+                       "the conversation was assigned meanwhile; load it and try again");
     return e;
 }
 
@@ -65,7 +66,7 @@ static void assign_or_transfer(ic_req *r, void *arg, ic_handler self, bool trans
     ic_principal who;
     if (ic_api_inbox_auth(r, app, self, &who) != IC_OK || !path_id(r, "id", &id))
         return;
-    ic_err e = ic_api_inbox_body(r, transfer ? transfer_keys : assign_keys, false, &body, &em);
+    ic_err e = ic_api_read_object(r, transfer ? transfer_keys : assign_keys, false, &body, &em);
     if (e == IC_OK)
         e = ic_api_inbox_opt_id(body, "user_id", &user, &em);
     if (e == IC_OK)
@@ -79,14 +80,14 @@ static void assign_or_transfer(ic_req *r, void *arg, ic_handler self, bool trans
         ic_api_fail(r, e, &em);
         return;
     }
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run_assign);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_assign);
     j->id = id;
     j->a = user;
     j->b = team;
     j->flag = transfer;
     j->text = note ? ic_strdup(note) : NULL;
     json_decref(body);
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 static void assign(ic_req *r, void *arg)
@@ -103,11 +104,11 @@ static ic_err run_set_open(ic_conn *tx, ic_inbox_job *j)
 {
     ic_err e = ic_inbox_set_open(tx, &j->who, j->id, j->flag);
     if (e == IC_ERR_FORBIDDEN)
-        return ic_errf(&j->em, e,
+        return ic_errf(&j->w.em, e,
                        "operators may only close or reopen conversations that are unassigned "
                        "or their own");
     if (e == IC_ERR_EXISTS)
-        return ic_errf(&j->em, e,
+        return ic_errf(&j->w.em, e,
                        "the person has another open conversation on this channel; close it "
                        "first");
     if (e != IC_OK)
@@ -125,16 +126,16 @@ static void set_open(ic_req *r, void *arg, ic_handler self, bool open)
     ic_principal who;
     if (ic_api_inbox_auth(r, app, self, &who) != IC_OK || !path_id(r, "id", &id))
         return;
-    ic_err e = ic_api_inbox_body(r, keys, true, &body, &em);
+    ic_err e = ic_api_read_object(r, keys, true, &body, &em);
     json_decref(body);
     if (e != IC_OK) {
         ic_api_fail(r, e, &em);
         return;
     }
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run_set_open);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_set_open);
     j->id = id;
     j->flag = open;
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 static void close_conv(ic_req *r, void *arg)
@@ -165,7 +166,7 @@ static void label_add(ic_req *r, void *arg)
     ic_principal who;
     if (ic_api_inbox_auth(r, app, label_add, &who) != IC_OK || !path_id(r, "id", &id))
         return;
-    ic_err e = ic_api_inbox_body(r, keys, false, &body, &em);
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
     if (e == IC_OK)
         e = ic_api_get_int(body, "label_id", true, 1, INT64_MAX, &label, &em);
     json_decref(body);
@@ -173,11 +174,11 @@ static void label_add(ic_req *r, void *arg)
         ic_api_fail(r, e, &em);
         return;
     }
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run_label);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_label);
     j->id = id;
     j->a = label;
     j->flag = true;
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 static void label_remove(ic_req *r, void *arg)
@@ -188,11 +189,11 @@ static void label_remove(ic_req *r, void *arg)
     if (ic_api_inbox_auth(r, app, label_remove, &who) != IC_OK || !path_id(r, "id", &id) ||
         !path_id(r, "label_id", &label))
         return;
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run_label);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_label);
     j->id = id;
     j->a = label;
     j->flag = false;
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 /* ---- notes and history -------------------------------------------------------- */
@@ -202,21 +203,21 @@ static ic_err run_note(ic_conn *tx, ic_inbox_job *j)
     int64_t note = 0, next = 0;
     ic_err e = ic_inbox_note_add(tx, &j->who, j->id, j->text, j->doc, &note);
     if (e == IC_ERR_INVALID)
-        return ic_errf(&j->em, e,
+        return ic_errf(&j->w.em, e,
                        "notes are written by signed-in users (an API token is not one), and "
                        "user_ids must be ids of users");
     if (e == IC_ERR_NOT_FOUND && j->doc)
-        ic_errf(&j->em, e, "the conversation or a user of user_ids was not found");
+        ic_errf(&j->w.em, e, "the conversation or a user of user_ids was not found");
     if (e != IC_OK)
         return e;
     json_t *items = NULL;
     e = ic_inbox_notes_list(tx, j->who.ws, j->id, note + 1, 1, &items, &next);
     if (e != IC_OK)
         return e;
-    j->answer = json_incref(json_array_get(items, 0));
+    j->w.answer = json_incref(json_array_get(items, 0));
     json_decref(items);
-    j->status = 201;
-    return j->answer ? IC_OK : IC_ERR_INTERNAL;
+    j->w.status = 201;
+    return j->w.answer ? IC_OK : IC_ERR_INTERNAL;
 }
 
 static void note_add(ic_req *r, void *arg)
@@ -230,7 +231,7 @@ static void note_add(ic_req *r, void *arg)
     ic_principal who;
     if (ic_api_inbox_auth(r, app, note_add, &who) != IC_OK || !path_id(r, "id", &id))
         return;
-    ic_err e = ic_api_inbox_body(r, keys, false, &body, &em);
+    ic_err e = ic_api_read_object(r, keys, false, &body, &em);
     if (e == IC_OK)
         e = ic_api_get_string(body, "body", true, IC_INBOX_NOTE_MAX, &text, &em);
     json_t *ids = json_object_get(body, "user_ids");
@@ -246,12 +247,12 @@ static void note_add(ic_req *r, void *arg)
         ic_api_fail(r, e, &em);
         return;
     }
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run_note);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_note);
     j->id = id;
     j->text = ic_strdup(text);
     j->doc = json_is_array(ids) ? json_incref(ids) : NULL;
     json_decref(body);
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 typedef ic_err (*history_fn)(ic_conn *c, int64_t ws, int64_t conv, int64_t cursor, int limit,

@@ -50,7 +50,7 @@ static ic_err check_body(const json_t *doc, bool creating, ic_errmsg *em)
 static ic_err name_taken(ic_inbox_job *j, ic_err e)
 {
     if (e == IC_ERR_EXISTS)
-        return ic_errf(&j->em, e, "that name is taken in this workspace");
+        return ic_errf(&j->w.em, e, "that name is taken in this workspace");
     return e;
 }
 
@@ -62,8 +62,8 @@ static ic_err run_team_create(ic_conn *tx, ic_inbox_job *j)
     ic_err e = name_taken(j, ic_inbox_team_insert(tx, j->who.ws, str_of(j->doc, "name"), &j->id));
     if (e == IC_OK && auto_assign_of(j->doc) >= 0)
         e = ic_inbox_team_update(tx, j->who.ws, j->id, NULL, auto_assign_of(j->doc));
-    if (e == IC_OK && (e = ic_inbox_team_get(tx, j->who.ws, j->id, &j->answer)) == IC_OK)
-        j->status = 201;
+    if (e == IC_OK && (e = ic_inbox_team_get(tx, j->who.ws, j->id, &j->w.answer)) == IC_OK)
+        j->w.status = 201;
     return e;
 }
 
@@ -72,7 +72,7 @@ static ic_err run_team_update(ic_conn *tx, ic_inbox_job *j)
     j->teams_changed = true;
     ic_err e = name_taken(j, ic_inbox_team_update(tx, j->who.ws, j->id, str_of(j->doc, "name"),
                                                   auto_assign_of(j->doc)));
-    return e == IC_OK ? ic_inbox_team_get(tx, j->who.ws, j->id, &j->answer) : e;
+    return e == IC_OK ? ic_inbox_team_get(tx, j->who.ws, j->id, &j->w.answer) : e;
 }
 
 static ic_err run_team_delete(ic_conn *tx, ic_inbox_job *j)
@@ -86,8 +86,8 @@ static ic_err run_team_members(ic_conn *tx, ic_inbox_job *j)
     j->teams_changed = true;
     ic_err e = ic_inbox_team_set_members(tx, j->who.ws, j->id, json_object_get(j->doc, "user_ids"));
     if (e == IC_ERR_NOT_FOUND)
-        ic_errf(&j->em, e, "the team or a user of user_ids was not found");
-    return e == IC_OK ? ic_inbox_team_get(tx, j->who.ws, j->id, &j->answer) : e;
+        ic_errf(&j->w.em, e, "the team or a user of user_ids was not found");
+    return e == IC_OK ? ic_inbox_team_get(tx, j->who.ws, j->id, &j->w.answer) : e;
 }
 
 /* Authorizes, reads the path id (when with_id) and the body (checked by
@@ -106,7 +106,7 @@ static void submit(ic_req *r, ic_app *app, ic_handler self, bool with_id, const 
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    ic_err e = keys ? ic_api_inbox_body(r, keys, false, &doc, &em) : IC_OK;
+    ic_err e = keys ? ic_api_read_object(r, keys, false, &doc, &em) : IC_OK;
     if (e == IC_OK && check)
         e = check(doc, &em);
     if (e != IC_OK) {
@@ -114,10 +114,10 @@ static void submit(ic_req *r, ic_app *app, ic_handler self, bool with_id, const 
         ic_api_fail(r, e, &em);
         return;
     }
-    ic_inbox_job *j = ic_api_inbox_job_new(r, &who, run);
+    ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run);
     j->id = id;
     j->doc = doc;
-    ic_api_inbox_job_submit(app, j);
+    ic_api_write_submit(&j->w);
 }
 
 static ic_err check_create(const json_t *doc, ic_errmsg *em)
@@ -191,8 +191,8 @@ static ic_err run_label_create(ic_conn *tx, ic_inbox_job *j)
 {
     ic_err e = name_taken(j, ic_inbox_label_insert(tx, j->who.ws, str_of(j->doc, "name"),
                                                    str_of(j->doc, "color"), &j->id));
-    if (e == IC_OK && (e = ic_inbox_label_get(tx, j->who.ws, j->id, &j->answer)) == IC_OK)
-        j->status = 201;
+    if (e == IC_OK && (e = ic_inbox_label_get(tx, j->who.ws, j->id, &j->w.answer)) == IC_OK)
+        j->w.status = 201;
     return e;
 }
 
@@ -200,7 +200,7 @@ static ic_err run_label_update(ic_conn *tx, ic_inbox_job *j)
 {
     ic_err e = name_taken(j, ic_inbox_label_update(tx, j->who.ws, j->id, str_of(j->doc, "name"),
                                                    str_of(j->doc, "color")));
-    return e == IC_OK ? ic_inbox_label_get(tx, j->who.ws, j->id, &j->answer) : e;
+    return e == IC_OK ? ic_inbox_label_get(tx, j->who.ws, j->id, &j->w.answer) : e;
 }
 
 static ic_err run_label_delete(ic_conn *tx, ic_inbox_job *j)

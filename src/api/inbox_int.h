@@ -5,6 +5,7 @@
 #define IC_API_INBOX_INT_H
 
 #include "api/inbox.h"
+#include "api/write_job.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,39 +33,27 @@ ic_err ic_api_inbox_auth(ic_req *r, ic_app *app, ic_handler self, ic_principal *
 
 typedef struct ic_inbox_job ic_inbox_job;
 
-/* A write of the inbox: run does it inside the writer's transaction and
- * may set answer (owned by the job) and em; it may run twice (the writer's
- * retry with savepoints), so it starts from a clean answer and em. */
+/* A write of the inbox (write_job.h): run does it inside the writer's
+ * transaction and may set w.answer, w.status (200 by default, 201) and
+ * w.em; it may run twice, and the answer and em are reset before each run.
+ * After the commit, a conversation answer is masked for who's role and a
+ * team change drops this node's auto-assignment cache. */
 struct ic_inbox_job {
-    ic_write_job job;
-    ic_req *r;
+    ic_api_write w; /* first: the job is its block */
     ic_inbox_actor who;
     int64_t id, a, b; /* the path's id and two more arguments, as run reads them */
     bool flag;
     char *text;  /* owned; ic_strdup'd */
     json_t *doc; /* owned */
     ic_err (*run)(ic_conn *tx, ic_inbox_job *j);
-    json_t *answer;
-    int status;         /* the success status: 200 by default, 201 */
-    bool conversation;  /* answer is a conversation item: mask its number */
+    bool conversation;  /* w.answer is a conversation item: mask its number */
     bool teams_changed; /* a team or its members changed: auto-assignment rereads them */
-    ic_errmsg em;
 };
 
-/* A new job for r by who (status 200). */
-ic_inbox_job *ic_api_inbox_job_new(ic_req *r, const ic_principal *who,
+/* A new job for r by who (status 200). Submit it with
+ * ic_api_write_submit(&j->w), which takes it. */
+ic_inbox_job *ic_api_inbox_job_new(ic_req *r, ic_app *app, const ic_principal *who,
                                    ic_err (*run)(ic_conn *tx, ic_inbox_job *j));
-
-/* Defers r and submits j; once durable answers j->status with j->answer
- * (204 without one), or the error (with j->em's message when set). Answers
- * 503 at once when the writer is full. Takes j. Call on a poll thread,
- * then return without answering. */
-void ic_api_inbox_job_submit(ic_app *app, ic_inbox_job *j);
-
-/* Parses r's body as a JSON object whose keys are all in allowed (an empty
- * body counts as {} when empty_ok). *out owned. */
-ic_err ic_api_inbox_body(ic_req *r, const char *const *allowed, bool empty_ok, json_t **out,
-                         ic_errmsg *em);
 
 /* Reads optional member key of o as an id: absent keeps *out, null gives 0,
  * else a positive integer. */

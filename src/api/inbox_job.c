@@ -1,5 +1,5 @@
 /* inbox_job.c - the inbox API's shared pieces (inbox_int.h): route tables'
- * least roles, the writer job, and body reading. */
+ * least roles, the writer job, and optional ids. */
 #include "api/api.h"
 #include "api/inbox_int.h"
 #include "core/autoassign.h"
@@ -51,82 +51,38 @@ ic_inbox_actor ic_api_inbox_actor(const ic_principal *p)
     return (ic_inbox_actor){.ws = p->ws, .role = p->role, .user_id = p->user_id};
 }
 
-ic_inbox_job *ic_api_inbox_job_new(ic_req *r, const ic_principal *who,
-                                   ic_err (*run)(ic_conn *tx, ic_inbox_job *j))
+static ic_err job_run(ic_conn *tx, ic_api_write *w)
 {
-    ic_inbox_job *j = ic_calloc(1, sizeof *j);
-    j->r = r;
-    j->who = ic_api_inbox_actor(who);
-    j->run = run;
-    j->status = 200;
-    return j;
-}
-
-static void job_free(ic_inbox_job *j)
-{
-    json_decref(j->answer);
-    json_decref(j->doc);
-    ic_free(j->text);
-    ic_free(j);
-}
-
-static ic_err job_apply(ic_conn *tx, ic_write_job *job)
-{
-    ic_inbox_job *j = job->arg;
-    json_decref(j->answer);
-    j->answer = NULL;
-    j->em.msg[0] = '\0';
+    ic_inbox_job *j = (ic_inbox_job *)w;
     return j->run(tx, j);
 }
 
-static void job_done(ic_write_job *job, ic_err result)
+/* After the commit, before the answer. */
+static void job_after(ic_api_write *w)
 {
-    ic_inbox_job *j = job->arg;
-    if (result == IC_OK && j->teams_changed)
+    ic_inbox_job *j = (ic_inbox_job *)w;
+    if (j->teams_changed)
         ic_autoassign_invalidate(j->who.ws); /* this node at once; others within its ttl */
-    if (result != IC_OK) {
-        ic_api_fail(j->r, result, j->em.msg[0] ? &j->em : NULL);
-    } else if (j->answer) {
-        if (j->conversation)
-            ic_api_mask_conversations(j->answer, j->who.role);
-        ic_req_respond_json(j->r, j->status, j->answer);
-        j->answer = NULL;
-    } else {
-        ic_req_respond(j->r, 204, NULL, NULL, 0);
-    }
-    job_free(j);
+    if (j->conversation && w->answer)
+        ic_api_mask_conversations(w->answer, j->who.role);
 }
 
-void ic_api_inbox_job_submit(ic_app *app, ic_inbox_job *j)
+static void job_release(ic_api_write *w)
 {
-    j->job.apply = job_apply;
-    j->job.done = job_done;
-    j->job.arg = j;
-    ic_req *r = j->r;
-    ic_req_defer(r);
-    ic_err e = ic_writer_submit(app->writer, &j->job);
-    if (e != IC_OK) {
-        job_free(j);
-        ic_api_fail(r, e, NULL);
-    }
+    ic_inbox_job *j = (ic_inbox_job *)w;
+    json_decref(j->doc);
+    ic_free(j->text);
 }
 
-ic_err ic_api_inbox_body(ic_req *r, const char *const *allowed, bool empty_ok, json_t **out,
-                         ic_errmsg *em)
+ic_inbox_job *ic_api_inbox_job_new(ic_req *r, ic_app *app, const ic_principal *who,
+                                   ic_err (*run)(ic_conn *tx, ic_inbox_job *j))
 {
-    size_t len = 0;
-    const char *raw = ic_req_body(r, &len);
-    *out = NULL;
-    if (empty_ok && len == 0) {
-        *out = json_object();
-        return IC_OK;
-    }
-    ic_err e = ic_api_parse_object(raw, len, out, em);
-    if (e == IC_OK && (e = ic_api_only_keys(*out, allowed, em)) != IC_OK) {
-        json_decref(*out);
-        *out = NULL;
-    }
-    return e;
+    ic_inbox_job *j = (ic_inbox_job *)ic_api_write_new(sizeof *j, r, app, job_run);
+    j->w.after = job_after;
+    j->w.release = job_release;
+    j->who = ic_api_inbox_actor(who);
+    j->run = run;
+    return j;
 }
 
 ic_err ic_api_inbox_opt_id(const json_t *o, const char *key, int64_t *out, ic_errmsg *em)
