@@ -10,71 +10,72 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/json_in.h"
+#include "api/write_job.h"
 
 #include "base/alloc.h"
 #include "base/crypto.h"
 #include "base/log.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #define NAME_MAX_CHARS 200
 
 typedef struct token_job {
-    ic_write_job job;
-    ic_req *r;
+    ic_api_write w; /* first: the job is its block */
     int64_t ws, id;
     char *name; /* NULL for a revocation */
     char token[64];
     char sha[65];
 } token_job;
 
-/* On the writer thread, once the change is durable or has failed. */
-static void token_done(ic_write_job *job, ic_err result)
+static void token_release(ic_api_write *w)
 {
-    token_job *j = job->arg;
-    if (result != IC_OK) {
-        ic_api_fail(j->r, result, NULL);
-    } else if (j->name) {
-        IC_INFO("api_token_created", "rid=%s ws=%lld token=%lld", ic_req_id(j->r), (long long)j->ws,
-                (long long)j->id);
-        ic_req_respond_json(j->r, 201,
-                            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)j->id, "name", j->name,
-                                      "token", j->token));
-    } else {
-        IC_INFO("api_token_revoked", "rid=%s ws=%lld token=%lld", ic_req_id(j->r), (long long)j->ws,
-                (long long)j->id);
-        ic_req_respond(j->r, 204, NULL, NULL, 0);
-    }
+    token_job *j = (token_job *)w;
     ic_free(j->name);
-    ic_free(j);
+    sodium_memzero(j->token, sizeof j->token);
 }
 
-/* Defers r and hands j to the writer (answered by token_done), or answers
- * 503 at once when the writer is full. Takes j. */
-static void submit(ic_req *r, ic_app *app, token_job *j, ic_err (*apply)(ic_conn *, ic_write_job *))
+/* A new job for r of workspace ws; submitted with ic_api_write_submit. */
+static token_job *token_job_new(ic_req *r, ic_app *app, int64_t ws,
+                                ic_err (*run)(ic_conn *tx, ic_api_write *w))
 {
-    j->r = r;
-    j->job.apply = apply;
-    j->job.done = token_done;
-    j->job.arg = j;
-    ic_req_defer(r);
-    if (ic_writer_submit(app->writer, &j->job) != IC_OK) {
-        ic_free(j->name);
-        ic_free(j);
-        ic_api_fail(r, IC_ERR_BUSY, NULL);
-    }
+    token_job *j = (token_job *)ic_api_write_new(sizeof *j, r, app, run);
+    j->w.release = token_release;
+    j->ws = ws;
+    return j;
 }
 
-static ic_err create_apply(ic_conn *tx, ic_write_job *job)
+/* The new token, answered once (201) with its secret. */
+static ic_err create_apply(ic_conn *tx, ic_api_write *w)
 {
-    token_job *j = job->arg;
-    return ic_store_token_insert(tx, j->ws, j->name, j->sha, &j->id);
+    token_job *j = (token_job *)w;
+    ic_err e = ic_store_token_insert(tx, j->ws, j->name, j->sha, &j->id);
+    if (e == IC_OK)
+        w->answer =
+            json_pack("{s:I,s:s,s:s}", "id", (json_int_t)j->id, "name", j->name, "token", j->token);
+    w->status = 201;
+    return e;
 }
 
-static ic_err revoke_apply(ic_conn *tx, ic_write_job *job)
+static void created(ic_api_write *w)
 {
-    token_job *j = job->arg;
+    token_job *j = (token_job *)w;
+    IC_INFO("api_token_created", "rid=%s ws=%lld token=%lld", ic_req_id(w->r), (long long)j->ws,
+            (long long)j->id);
+}
+
+static ic_err revoke_apply(ic_conn *tx, ic_api_write *w)
+{
+    token_job *j = (token_job *)w;
     return ic_store_token_revoke(tx, j->ws, j->id);
+}
+
+static void revoked(ic_api_write *w)
+{
+    token_job *j = (token_job *)w;
+    IC_INFO("api_token_revoked", "rid=%s ws=%lld token=%lld", ic_req_id(w->r), (long long)j->ws,
+            (long long)j->id);
 }
 
 static void list_tokens(ic_req *r, void *arg)
@@ -100,24 +101,21 @@ static void create_token(ic_req *r, void *arg)
     if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK)
         return;
     ic_errmsg em = {{0}};
-    size_t len = 0;
-    const char *raw = ic_req_body(r, &len);
     const char *name = NULL;
     json_t *body = NULL;
     ic_err e;
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "name", true, NAME_MAX_CHARS, &name, &em)) != IC_OK) {
         ic_api_fail(r, e, &em);
         json_decref(body);
         return;
     }
-    token_job *j = ic_calloc(1, sizeof *j);
-    j->ws = who.ws;
+    token_job *j = token_job_new(r, app, who.ws, create_apply);
     j->name = ic_strdup(name);
     json_decref(body);
     ic_api_token_new(j->token, j->sha);
-    submit(r, app, j, create_apply);
+    j->w.after = created;
+    ic_api_write_submit(&j->w);
 }
 
 static void revoke_token(ic_req *r, void *arg)
@@ -131,10 +129,10 @@ static void revoke_token(ic_req *r, void *arg)
         ic_api_fail(r, IC_ERR_NOT_FOUND, NULL);
         return;
     }
-    token_job *j = ic_calloc(1, sizeof *j);
-    j->ws = who.ws;
+    token_job *j = token_job_new(r, app, who.ws, revoke_apply);
     j->id = id;
-    submit(r, app, j, revoke_apply);
+    j->w.after = revoked;
+    ic_api_write_submit(&j->w);
 }
 
 void ic_api_tokens_routes(ic_http *h, ic_app *app)
