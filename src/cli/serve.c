@@ -9,6 +9,7 @@
 
 #include "api/routes.h"
 #include "api/web.h"
+#include "core/live.h"
 #include "app.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -178,6 +179,7 @@ int ic_cli_serve(int argc, char **argv)
 
     ic_app app = {.cfg = &cfg};
     ic_http *http = NULL;
+    ic_live *live = NULL;
     ic_errmsg em = {{0}};
     rc = 1;
     app.db = ic_cli_open_db("serve", cfg.db_url);
@@ -202,6 +204,10 @@ int ic_cli_serve(int argc, char **argv)
     }
     ic_sender_use_bus(app.sender, app.bus);
     app.channels = ic_channel_cache_new(CHANNEL_CACHE_TTL_US, CHANNEL_CACHE_MAX);
+    if (ic_live_start(&app, NULL, &live, &em) != IC_OK) {
+        ic_cli_err("serve", "cannot start live updates: %s", em.msg);
+        goto out;
+    }
     ic_http_config hc = {.listen_addr = cfg.listen_addr,
                          .port = cfg.port,
                          .threads = cfg.http_threads,
@@ -232,6 +238,7 @@ int ic_cli_serve(int argc, char **argv)
     IC_INFO("serve_stopping", "signal=%d", sig);
     rc = 0;
 out:
+    ic_live_close(live); /* ends the event streams, which would hold the stop */
     ic_http_stop(http, 10000);
     /* Commit what the webhooks queued while the sender and the media fetcher
      * still run, so their notifications land on live threads. */
@@ -241,6 +248,7 @@ out:
         ic_writer_run(app.writer, &drain);
     }
     ic_bus_stop(app.bus); /* no more notes for the sender */
+    ic_live_stop(live);
     ic_sender_stop(app.sender);
     ic_media_stop(app.media);
     ic_writer_stop(app.writer);
