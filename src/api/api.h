@@ -8,6 +8,7 @@
 #define IC_API_API_H
 
 #include "app.h"
+#include "core/roles.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -52,10 +53,14 @@ void ic_api_send_submit(ic_req *r, ic_app *app, ic_api_send *s);
  * ic_store_conversation_get, ...). */
 typedef ic_err (*ic_api_getter)(ic_conn *c, int64_t ws, int64_t id, json_t **out);
 
-/* Handles GET .../{id}: authenticates r, reads row {id} of the token's
- * workspace with get on the thread's connection, and answers 200 with it, or
- * the API error (a malformed id, or a row of another workspace, is 404).
- * app is borrowed. Call on a poll thread. */
+/* Handles GET .../{id}: authenticates r (viewer or above), reads row {id}
+ * of the caller's workspace with get on the thread's connection, lets shape
+ * (when not NULL) fit it to the caller's role (masking numbers), and
+ * answers 200 with it, or the API error (a malformed id, or a row of
+ * another workspace, is 404). app is borrowed. Call on a poll thread. */
+void ic_api_get_by_id_shaped(ic_req *r, ic_app *app, ic_api_getter get,
+                             void (*shape)(json_t *row, ic_role role));
+/* ic_api_get_by_id_shaped without shaping. */
 void ic_api_get_by_id(ic_req *r, ic_app *app, ic_api_getter get);
 
 /* Reads the WhatsApp id of contact id in ws into an owned string *wa_id.

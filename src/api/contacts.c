@@ -92,20 +92,7 @@ fail:
 
 static void get_contact(ic_req *r, void *arg)
 {
-    ic_app *app = arg;
-    int64_t id = 0;
-    json_t *row = NULL;
-    ic_principal who;
-    if (ic_api_authorize(r, app, IC_ROLE_VIEWER, &who) != IC_OK)
-        return;
-    ic_err e = IC_ERR_NOT_FOUND;
-    if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK ||
-        (e = ic_store_contact_get(ic_db_thread_conn(app->db), who.ws, id, &row)) != IC_OK) {
-        ic_api_fail(r, e, NULL);
-        return;
-    }
-    ic_api_mask_contact(row, who.role);
-    ic_req_respond_json(r, 200, row);
+    ic_api_get_by_id_shaped(r, arg, ic_store_contact_get, ic_api_mask_contact);
 }
 
 /* ---- PATCH ------------------------------------------------------------------- */
