@@ -167,9 +167,15 @@ static void test_connections_killed_mid_batch(void **state)
     assert_int_equal(jobs, 2);    /* first and the gate */
 
     /* The reader's connection died too, while idle: it is found closed
-     * before the next statement and replaced, so the read succeeds. */
-    assert_int_equal(contacts(f, &err), 1); /* nothing of a, k, b was kept */
+     * before the next statement and replaced, so the read succeeds. The
+     * server drops a backend from pg_stat_activity a moment before its
+     * socket closes, so the socket may not show it yet: then that one read
+     * fails (503) and the next reconnects. Never two failures. */
+    int64_t n = contacts(f, &err);
+    if (err == IC_ERR_BUSY)
+        n = contacts(f, &err);
     assert_int_equal(err, IC_OK);
+    assert_int_equal(n, 1); /* nothing of a, k, b was kept */
 
     /* Later jobs succeed on the writer's new connection (its statements are
      * prepared again), and so do reads. */
