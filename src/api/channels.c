@@ -189,15 +189,12 @@ static void create_channel(ic_req *r, void *arg)
     json_t *body = NULL;
     const char *name, *pnid, *waba, *display, *token, *secret, *verify, *graph;
     ic_errmsg em = {{0}};
-    size_t len = 0;
     ic_principal who;
     if (ic_api_authorize(r, app, IC_ROLE_ADMIN, &who) != IC_OK)
         return;
     ws = who.ws;
-    const char *raw = ic_req_body(r, &len);
     ic_err e;
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = ic_api_get_string(body, "name", true, NAME_MAX_CHARS, &name, &em)) != IC_OK ||
         (e = get_digits(body, "phone_number_id", true, &pnid, &em)) != IC_OK ||
         (e = get_digits(body, "waba_id", false, &waba, &em)) != IC_OK ||

@@ -194,7 +194,6 @@ static void patch_contact(ic_req *r, void *arg)
     json_t *body = NULL;
     const char *name = NULL;
     ic_errmsg em = {{0}};
-    size_t len = 0;
     ic_principal who;
     if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         return;
@@ -202,9 +201,7 @@ static void patch_contact(ic_req *r, void *arg)
     ic_err e = IC_ERR_NOT_FOUND;
     if (ic_api_parse_id(ic_req_param(r, "id"), &id) != IC_OK)
         goto fail;
-    const char *raw = ic_req_body(r, &len);
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK)
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK)
         goto fail;
     /* name: a string sets it, null clears it. */
     if ((e = ic_api_get_string(body, "name", false, NAME_MAX_CHARS, &name, &em)) != IC_OK ||

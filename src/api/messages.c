@@ -237,7 +237,6 @@ static void post_conversation_message(ic_req *r, void *arg)
     const json_t *msg = NULL;
     ic_lane lane = IC_LANE_REPLY;
     ic_errmsg em = {{0}};
-    size_t len = 0;
     ic_principal who;
     if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         goto out;
@@ -247,9 +246,7 @@ static void post_conversation_message(ic_req *r, void *arg)
         e = IC_ERR_NOT_FOUND;
         goto fail;
     }
-    const char *raw = ic_req_body(r, &len);
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = read_message_member(body, &msg, &em)) != IC_OK ||
         (e = read_lane(body, &lane, &em)) != IC_OK)
         goto fail;
@@ -301,15 +298,12 @@ static void post_message(ic_req *r, void *arg)
     ic_lane lane = IC_LANE_BULK;
     ic_channel ch = {0};
     ic_errmsg em = {{0}};
-    size_t len = 0;
     ic_principal who;
     if (ic_api_authorize(r, app, IC_ROLE_OPERATOR, &who) != IC_OK)
         goto out;
     ws = who.ws;
-    const char *raw = ic_req_body(r, &len);
     ic_err e;
-    if ((e = ic_api_parse_object(raw, len, &body, &em)) != IC_OK ||
-        (e = ic_api_only_keys(body, keys, &em)) != IC_OK ||
+    if ((e = ic_api_read_object(r, keys, false, &body, &em)) != IC_OK ||
         (e = ic_api_get_int(body, "channel_id", true, 1, INT64_MAX, &channel, &em)) != IC_OK ||
         (e = read_recipient(body, &to, &em)) != IC_OK ||
         (e = read_message_member(body, &msg, &em)) != IC_OK ||
