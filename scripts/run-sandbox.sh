@@ -42,12 +42,13 @@ cat <<INFO
 
   impactchat sandbox
   ------------------
+  Inbox:        http://127.0.0.1:$IC_PORT/   (open it in a browser)
+  Sign in:      admin@sandbox.local / $PASSWORD
   API:          http://127.0.0.1:$IC_PORT/api/v1   (health: /healthz)
-  Sign in:      admin@sandbox.local / $PASSWORD   (the web inbox comes with issue 4)
   API token:    $TOKEN
   wa-sim:       http://127.0.0.1:$SIM_PORT   (log: var/wa-sim.log)
 
-  Make a simulated phone write in:
+  Make a simulated phone write in (it appears in the inbox within seconds):
     curl -s -X POST http://127.0.0.1:$SIM_PORT/sim/people/27820001111/send -d '{"type":"text","text":"Hello"}'
   Then see it through the API:
     curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$IC_PORT/api/v1/conversations
