@@ -1,6 +1,8 @@
 // main.js - the app: who is signed in, and which page the URL names.
 //   /app/sign-in                   the sign-in page
 //   /app/inbox/{view}[/{id}]       the inbox (view: see inbox.js VIEWS)
+//   /app/admin[/{section}]         the admin pages (see admin.js SECTIONS)
+//   /app/sandbox                   the sandbox phone (when the channel has one)
 // Anything else under / goes to the inbox's first list.
 import { render } from 'preact';
 import { useState, useEffect } from 'preact/hooks';
@@ -8,10 +10,23 @@ import { html } from './html.js';
 import { api, setCsrf, whenSignedOut } from './api.js';
 import { SignIn } from './signin.js';
 import { Inbox, VIEWS } from './inbox.js';
+import { Admin, Frame, Link, sectionsFor } from './admin.js';
+import { Sandbox, sandboxAvailable } from './sandbox.js';
+
+/** The links between the app's parts that user may use. */
+function AppLinks({ user, sandbox, page, navigate, floating }) {
+  const admin = sectionsFor(user.role);
+  return html`<nav class=${'appnav' + (floating ? ' floating' : '')} aria-label="App">
+    <${Link} to="/app/inbox/unassigned" navigate=${navigate} current=${page === 'inbox'}>Inbox</${Link}>
+    ${sandbox && html`<${Link} to="/app/sandbox" navigate=${navigate} current=${page === 'sandbox'} id="nav-sandbox">Sandbox phone</${Link}>`}
+    ${admin.length > 0 && html`<${Link} to=${'/app/admin/' + admin[0][0]} navigate=${navigate} current=${page === 'admin'} id="nav-admin">Admin</${Link}>`}
+  </nav>`;
+}
 
 function App() {
   const [path, setPath] = useState(location.pathname);
   const [user, setUser] = useState(undefined); // undefined: not known yet
+  const [sandbox, setSandbox] = useState(false);
 
   function navigate(to, replace) {
     if (to !== location.pathname) history[replace ? 'replaceState' : 'pushState'](null, '', to);
@@ -28,17 +43,17 @@ function App() {
     return () => removeEventListener('popstate', pop);
   }, []);
 
+  const role = user && user.role;
+  useEffect(() => {
+    if (role && role !== 'viewer') sandboxAvailable().then(setSandbox);
+    else setSandbox(false);
+  }, [role]);
+
   if (user === undefined) return html`<p class="loading">Loading…</p>`;
 
   if (user === null) {
     if (path !== '/app/sign-in') navigate('/app/sign-in', true);
     return html`<${SignIn} onSignedIn=${(u) => { setUser(u); navigate('/app/inbox/unassigned', true); }} />`;
-  }
-
-  const m = /^\/app\/inbox\/([a-z_]+)(?:\/(\d+))?\/?$/.exec(path);
-  if (!m || !VIEWS.some((v) => v[0] === m[1])) {
-    navigate('/app/inbox/unassigned', true);
-    return null;
   }
 
   async function signOut() {
@@ -47,7 +62,32 @@ function App() {
     setUser(null);
   }
 
-  return html`<${Inbox} user=${user} view=${m[1]} convId=${m[2] || null} navigate=${navigate} onSignOut=${signOut} />`;
+  const links = (page, floating) => html`<${AppLinks} user=${user} sandbox=${sandbox} page=${page} navigate=${navigate} floating=${floating} />`;
+
+  const a = /^\/app\/admin(?:\/([a-z_]+))?\/?$/.exec(path);
+  if (a) {
+    const mine = sectionsFor(user.role);
+    if (!a[1] && mine.length) {
+      navigate('/app/admin/' + mine[0][0], true);
+      return null;
+    }
+    document.title = 'Admin · impactchat';
+    return html`<${Frame} user=${user} links=${links('admin')} onSignOut=${signOut}>
+      <${Admin} user=${user} section=${a[1] || ''} navigate=${navigate} /></${Frame}>`;
+  }
+  if (/^\/app\/sandbox\/?$/.test(path)) {
+    return html`<${Frame} user=${user} links=${links('sandbox')} onSignOut=${signOut}><${Sandbox} /></${Frame}>`;
+  }
+
+  const m = /^\/app\/inbox\/([a-z_]+)(?:\/(\d+))?\/?$/.exec(path);
+  if (!m || !VIEWS.some((v) => v[0] === m[1])) {
+    navigate('/app/inbox/unassigned', true);
+    return null;
+  }
+
+  // The inbox draws its own top bar (inbox.js); the links float over its middle.
+  return html`${links('inbox', true)}
+    <${Inbox} user=${user} view=${m[1]} convId=${m[2] || null} navigate=${navigate} onSignOut=${signOut} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));
