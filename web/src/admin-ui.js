@@ -66,15 +66,16 @@ export function Form({ id, title, submit, onSubmit, keep, children }) {
     </form>`;
 }
 
-/** A labelled input; kind "textarea" or "select" (with options [[value, text]]). */
-export function Field({ label, name, kind, options, hint, ...rest }) {
+/** A labelled input; kind "textarea" or "select" (with options [[value, text]]
+ * and the one first shown, selected, also after the form is reset). */
+export function Field({ label, name, kind, options, hint, selected, ...rest }) {
   const id = 'f-' + name + (rest.idSuffix || '');
   delete rest.idSuffix;
   let control;
   if (kind === 'textarea') control = html`<textarea id=${id} name=${name} rows="3" ...${rest}></textarea>`;
   else if (kind === 'select') {
     control = html`<select id=${id} name=${name} ...${rest}>
-      ${options.map(([v, t]) => html`<option value=${v}>${t}</option>`)}</select>`;
+      ${options.map(([v, t]) => html`<option value=${v} defaultSelected=${v === selected}>${t}</option>`)}</select>`;
   } else control = html`<input id=${id} name=${name} ...${rest} />`;
   return html`<div class=${'field' + (rest.type === 'checkbox' ? ' check' : '')}>
     <label for=${id}>${label}</label>${control}${hint && html`<small class="muted">${hint}</small>`}</div>`;

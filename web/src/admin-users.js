@@ -11,11 +11,11 @@ function UserRow({ u, me, reload }) {
   return html`<tr class=${u.disabled ? 'disabled' : ''}>
     <td>${u.name}${u.id === me.id && html` <span class="muted">(you)</span>`}</td>
     <td>${u.email}</td>
-    <td><label class="sr-only" for=${'role-' + u.id}>Role of ${u.name}</label>
+    <td><label class="visually-hidden" for=${'role-' + u.id}>Role of ${u.name}</label>
       <select id=${'role-' + u.id} value=${u.role} onChange=${(e) => patch({ role: e.currentTarget.value })}>
         ${ROLES.map(([v, t]) => html`<option value=${v}>${t}</option>`)}</select></td>
     <td>${u.disabled ? 'Disabled' : 'Active'}</td>
-    <td class="actions">
+    <td><div class="actions">
       <button type="button" onClick=${() => patch({ disabled: !u.disabled })}>${u.disabled ? 'Enable' : 'Disable'}</button>
       <button type="button" onClick=${() => setResetting(!resetting)} aria-expanded=${resetting}>Reset password</button>
       ${resetting && html`<${Form} id=${'reset-' + u.id} submit="Set password"
@@ -23,7 +23,7 @@ function UserRow({ u, me, reload }) {
         <${Field} label=${'New password for ' + u.name} name="new_password" idSuffix=${'-' + u.id} type="password"
           minlength="10" required autocomplete="new-password" /></${Form}>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
-    </td></tr>`;
+    </div></td></tr>`;
 }
 
 /** The users page. */
@@ -38,7 +38,7 @@ export function Users({ user }) {
       onSubmit=${async (v) => { if (!v.name) delete v.name; await api('POST', '/api/v1/users', v); await reload(); }}>
       <${Field} label="Email" name="email" type="email" required autocomplete="off" />
       <${Field} label="Name" name="name" />
-      <${Field} label="Role" name="role" kind="select" options=${ROLES} value="operator" />
+      <${Field} label="Role" name="role" kind="select" options=${ROLES} selected="operator" />
       <${Field} label="First password" name="password" type="password" minlength="10" required
         autocomplete="new-password" hint="At least 10 characters; tell it to them, they can change it." />
     </${Form}>

@@ -159,7 +159,7 @@ export function Sandbox() {
       </ol>
       ${error && html`<p class="error phone-error" role="alert">${error}</p>`}
       <form class="phone-compose" onSubmit=${submit}>
-        <label class="sr-only" for="sb-text">Message</label>
+        <label class="visually-hidden" for="sb-text">Message</label>
         <input id="sb-text" value=${text} onInput=${(e) => setText(e.currentTarget.value)} placeholder="Message" autocomplete="off" maxlength="4096" />
         <button type="submit" class="primary" disabled=${!text.trim()}>Send</button>
       </form>
