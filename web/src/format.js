@@ -62,3 +62,19 @@ const TICKS = {
 export function ticks(status) {
   return TICKS[status] || ['', status || ''];
 }
+
+const RANK = { viewer: 0, operator: 1, supervisor: 2, admin: 3 };
+
+/** Whether user's role is role or above (viewer < operator < supervisor < admin). */
+export function atLeast(user, role) {
+  return (RANK[user && user.role] || 0) >= RANK[role];
+}
+
+/** How long until iso, as "3 h 12 min" or "12 min"; '' when it has passed. */
+export function timeLeft(iso, now = Date.now()) {
+  const ms = new Date(iso).getTime() - now;
+  if (!(ms > 0)) return '';
+  const min = Math.max(1, Math.floor(ms / 60000));
+  const h = Math.floor(min / 60);
+  return h ? `${h} h ${min % 60} min` : `${min} min`;
+}

@@ -3,8 +3,9 @@
 import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
 import { api } from './api.js';
-import { shortTime, personName } from './format.js';
+import { shortTime, personName, atLeast } from './format.js';
 import { Conversation } from './conversation.js';
+import { useLive } from './live.js';
 
 export const VIEWS = [
   ['unassigned', 'Unassigned'],
@@ -18,15 +19,62 @@ export const VIEWS = [
 const HELP = [
   ['j / k', 'Next / previous conversation'],
   ['Enter', 'Open the conversation'],
-  ['r', 'Write a reply'],
+  ['r', 'Write a reply (/ for canned replies)'],
+  ['a', 'Assign the conversation to me'],
+  ['t', 'Transfer it to a person or team'],
+  ['c', 'Close or reopen it'],
+  ['l', 'Labels'],
+  ['n', 'Write an internal note'],
   ['Esc', 'Back to the list'],
   ['?', 'Show or hide these shortcuts'],
 ];
 
-const POLL_MS = 5000;
-
 function typing(el) {
-  return el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.isContentEditable);
+  return el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+}
+
+/** Urgent open conversations first, otherwise the server's order. */
+function urgentFirst(list) {
+  const hot = (c) => (c.urgent && c.status !== 'closed' ? 0 : 1);
+  return list.map((c, i) => [c, i]).sort((a, b) => hot(a[0]) - hot(b[0]) || a[1] - b[1]).map((x) => x[0]);
+}
+
+/** The people, teams and labels of the workspace, for names and pickers. */
+function useDirectory(user) {
+  const [dir, setDir] = useState({ users: [], teams: [], labels: [] });
+  useEffect(() => {
+    const items = (p) => api('GET', p).then((r) => (r && r.items) || []).catch(() => []);
+    Promise.all([
+      atLeast(user, 'operator') ? items('/api/v1/users') : [],
+      items('/api/v1/teams'),
+      items('/api/v1/labels'),
+    ]).then(([users, teams, labels]) => setDir({ users, teams, labels }));
+  }, [user.id]);
+  return dir;
+}
+
+/** Supervisors' alerts: urgent conversations that appeared since the page
+ * loaded and that they have not opened yet. check() looks again. */
+function useUrgentAlerts(user, convId) {
+  const [alerts, setAlerts] = useState([]);
+  const known = useRef(null);
+  const on = atLeast(user, 'supervisor');
+  async function check() {
+    if (!on) return;
+    try {
+      const res = await api('GET', '/api/v1/conversations?view=urgent&limit=50');
+      const items = (res && res.items) || [];
+      if (known.current === null) { known.current = new Set(items.map((c) => c.id)); return; }
+      const fresh = items.filter((c) => !known.current.has(c.id));
+      fresh.forEach((c) => known.current.add(c.id));
+      if (fresh.length) setAlerts((a) => a.concat(fresh));
+    } catch (err) { /* the list shows errors */ }
+  }
+  useEffect(() => { check(); }, []);
+  useEffect(() => {
+    if (convId) setAlerts((a) => a.filter((c) => String(c.id) !== String(convId)));
+  }, [convId]);
+  return [alerts, check];
 }
 
 function Help({ onClose }) {
@@ -52,11 +100,15 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   const [tick, setTick] = useState(0);
   const replyRef = useRef(null);
   const listRef = useRef(null);
+  const actionsRef = useRef(null);
+  const dir = useDirectory(user);
+  const [alerts, checkUrgent] = useUrgentAlerts(user, convId);
+  const reloadTimer = useRef(null);
 
   async function load() {
     try {
       const res = await api('GET', `/api/v1/conversations?view=${encodeURIComponent(view)}&limit=50`);
-      setItems(res.items || []);
+      setItems(urgentFirst(res.items || []));
       setError('');
     } catch (err) {
       if (err.status !== 401) setError(err.message);
@@ -64,15 +116,27 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   }
 
   useEffect(() => { setItems(null); setCursor(0); load(); }, [view]);
-  useEffect(() => {
-    const t = setInterval(() => {
-      if (document.visibilityState === 'visible') { load(); setTick((n) => n + 1); }
-    }, POLL_MS);
-    return () => clearInterval(t);
-  }, [view]);
-  useEffect(() => { document.title = 'Inbox · impactchat'; }, []);
 
-  const open = items && convId ? items.find((c) => String(c.id) === String(convId)) : null;
+  // A burst of events (a message and its statuses) reloads the list once.
+  function reloadSoon() {
+    clearTimeout(reloadTimer.current);
+    reloadTimer.current = setTimeout(() => { latest.current.load(); checkUrgent(); }, 150);
+  }
+
+  const live = useLive((type, data) => {
+    if (type === 'typing') return;
+    reloadSoon();
+    const openId = latest.current.convId;
+    const about = data && data.conversation_id != null && String(data.conversation_id) === String(openId);
+    const unknown = !data || data.conversation_id == null;
+    if (openId && (about || unknown || type === 'resync' || type === 'poll')) setTick((n) => n + 1);
+  });
+
+  useEffect(() => {
+    document.title = (alerts.length ? `(${alerts.length}) Urgent · ` : '') + 'Inbox · impactchat';
+  }, [alerts.length]);
+
+  const open = items && convId ? items.find((c) => String(c.id) === String(convId)) || null : null;
 
   function focusRow(i) {
     const rows = listRef.current ? listRef.current.querySelectorAll('a.conv') : [];
@@ -90,7 +154,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   // The key handler is registered once and reads the latest render's state
   // through this ref (set while rendering, so never a render behind).
   const latest = useRef(null);
-  latest.current = { items, cursor, help, convId, view };
+  latest.current = { items, cursor, help, convId, view, load };
 
   function onKey(e) {
     const { items: list, cursor: at, help: helpOpen, convId: openId, view: v } = latest.current;
@@ -102,13 +166,17 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       return;
     }
     if (e.key === '?' && !typing(e.target)) { e.preventDefault(); setHelp((open) => !open); return; }
-    if (typing(e.target) || helpOpen) return;
+    if (typing(e.target) || helpOpen || (e.target && e.target.closest && e.target.closest('[role=dialog]'))) return;
     if (e.key === 'j') { e.preventDefault(); move(1); }
     else if (e.key === 'k') { e.preventDefault(); move(-1); }
     else if (e.key === 'Enter' && list && list[at] && !(e.target && e.target.closest('a,button'))) {
       e.preventDefault();
       navigate(`/app/inbox/${v}/${list[at].id}`);
     } else if (e.key === 'r' && openId && replyRef.current) { e.preventDefault(); replyRef.current.focus(); }
+    else if (openId && 'atcln'.includes(e.key) && e.key.length === 1 && actionsRef.current) {
+      e.preventDefault();
+      actionsRef.current[e.key]();
+    }
   }
 
   useEffect(() => {
@@ -119,6 +187,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
 
   function link(e, path) {
     e.preventDefault();
+    if (path === location.pathname) load(); // choosing the list again reloads it
     navigate(path);
   }
 
@@ -127,10 +196,18 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       <header class="topbar">
         <span class="brand"><span class="logo" aria-hidden="true"></span>impactchat</span>
         <span class="spacer"></span>
+        ${live === 'reconnecting' && html`<span class="live-state" role="status">Reconnecting…</span>`}
         <button type="button" class="ghost" onClick=${() => setHelp(true)} title="Keyboard shortcuts (?)">?</button>
         <span class="muted small who">${user.name || user.email}</span>
         <button type="button" class="ghost" onClick=${onSignOut}>Sign out</button>
       </header>
+      ${alerts.length > 0 && html`
+        <div class="alert-banner" role="alert">
+          <strong>Urgent:</strong>
+          ${alerts.map((c) => html`<a key=${c.id} href=${`/app/inbox/${view}/${c.id}`}
+            onClick=${(e) => link(e, `/app/inbox/${view}/${c.id}`)}>${personName(c.contact)}</a>`)}
+          <span class="small">needs someone now.</span>
+        </div>`}
       <nav class="views" aria-label="Lists">
         <ul>
           ${VIEWS.map(([id, label]) => html`
@@ -151,16 +228,21 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
                 onClick=${(e) => link(e, `/app/inbox/${view}/${c.id}`)}>
                 <span class="who">${personName(c.contact)}</span>
                 <time datetime=${c.last_message_at}>${shortTime(c.last_message_at)}</time>
-                ${c.urgent && html`<span class="tag urgent">Urgent</span>`}
+                <span class="snippet">${c.last_message && c.last_message.direction === 'out' ? 'You: ' : ''}${(c.last_message && c.last_message.text) || ''}</span>
+                <span class="row-tags">
+                  ${c.urgent && html`<span class="tag urgent">Urgent</span>`}
+                  ${c.assignee && html`<span class="tag who-tag">${c.assignee.name}</span>`}
+                  ${(c.labels || []).map((l) => html`<span key=${l.id} class="tag label">${l.name}</span>`)}
+                </span>
               </a>
             </li>`)}
         </ul>
       </section>
-      ${open
-        ? html`<${Conversation} conv=${open} replyRef=${replyRef} tick=${tick}
+      ${convId
+        ? html`<${Conversation} key=${convId} convId=${convId} first=${open} user=${user} dir=${dir}
+            replyRef=${replyRef} actionsRef=${actionsRef} tick=${tick} onChanged=${reloadSoon}
             onBack=${() => navigate(`/app/inbox/${view}`)} />`
-        : html`<section class="pane empty"><p class="muted">
-            ${convId && items ? 'This conversation is not in this list.' : 'Choose a conversation. Press ? for shortcuts.'}</p></section>`}
+        : html`<section class="pane empty"><p class="muted">Choose a conversation. Press ? for shortcuts.</p></section>`}
       ${help && html`<${Help} onClose=${() => setHelp(false)} />`}
     </div>`;
 }
