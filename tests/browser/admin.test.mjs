@@ -221,6 +221,34 @@ step('the sandbox phone writes in and the message shows up in the inbox', async 
   assert.deepEqual(page.errors, []);
 });
 
+step('the business sends reply buttons and a list; the phone taps them', async () => {
+  const auth = { Authorization: 'Bearer ' + sb.token, 'Content-Type': 'application/json' };
+  const convs = await (await fetch(sb.url + '/api/v1/conversations?view=all', { headers: auth })).json();
+  const id = convs.items[0].id;
+  const buttons = { type: 'interactive', interactive: { type: 'button', body: { text: 'Do you need a nurse?' },
+    action: { buttons: [{ type: 'reply', reply: { id: 'yes', title: 'Yes please' } }, { type: 'reply', reply: { id: 'no', title: 'No thanks' } }] } } };
+  const list = { type: 'interactive', interactive: { type: 'list', body: { text: 'Pick a clinic' },
+    action: { button: 'Clinics', sections: [{ title: 'Near you', rows: [{ id: 'c1', title: 'Soweto', description: 'Open 08:00-17:00' }] }] } } };
+  for (const message of [buttons, list]) {
+    const res = await fetch(`${sb.url}/api/v1/conversations/${id}/messages`, { method: 'POST', headers: auth, body: JSON.stringify({ message }) });
+    assert.equal(res.status, 202, await res.text());
+  }
+  await page.getByRole('navigation', { name: 'App' }).getByRole('link', { name: 'Sandbox phone' }).click();
+  await page.locator('#sb-number').fill('27825550001');
+  await page.locator('#sb-number').press('Tab');
+  await page.getByText('Do you need a nurse?').waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'Yes please' }).click();
+  await page.locator('.bubble.out', { hasText: 'Yes please' }).locator('.tick.delivered').waitFor();
+  await page.getByRole('button', { name: /Soweto/ }).click();
+  await page.locator('.bubble.out', { hasText: 'Soweto' }).locator('.tick.delivered').waitFor();
+  await shot(page, '32-sandbox-buttons');
+  const msgs = await (await fetch(`${sb.url}/api/v1/conversations/${id}/messages`, { headers: auth })).json();
+  const texts = JSON.stringify(msgs);
+  assert.match(texts, /Yes please/);
+  assert.match(texts, /Soweto/);
+  assert.deepEqual(page.errors, []);
+});
+
 step('an operator sees no admin pages, and the API refuses them (403)', async () => {
   const op = await newPage(browser, expected);
   await signIn(op, OPERATOR.email, OPERATOR.password);

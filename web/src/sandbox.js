@@ -8,6 +8,8 @@ import { html } from './html.js';
 import { api } from './api.js';
 
 const POLL_MS = 2000;
+// Who is played, and what they sent, outlive a visit to another page.
+const memory = { waId: '27820000001', name: 'Sandbox Person', sent: [] };
 const NUMBER = /^\d{3,40}$/;
 
 /** Whether this workspace has a sandbox phone (its channel talks to wa-sim). */
@@ -68,14 +70,17 @@ function Bubble({ b, onChoose }) {
 /** The sandbox page: the person's settings and the phone. */
 export function Sandbox() {
   const [available, setAvailable] = useState(undefined);
-  const [waId, setWaId] = useState('27820000001');
-  const [name, setName] = useState('Sandbox Person');
+  const [waId, setWaId] = useState(memory.waId);
+  const [name, setName] = useState(memory.name);
   const [inbox, setInbox] = useState([]);
-  const [sent, setSent] = useState([]);
+  const [sent, setSent] = useState(memory.sent);
   const [error, setError] = useState('');
   const [text, setText] = useState('');
   const screen = useRef(null);
   const valid = NUMBER.test(waId);
+  Object.assign(memory, { waId, name });
+  // memory.sent first: a send that ends after the page was left still counts.
+  const updateSent = (fn) => { memory.sent = fn(memory.sent); setSent(memory.sent); };
 
   useEffect(() => { sandboxAvailable().then(setAvailable); document.title = 'Sandbox phone · impactchat'; }, []);
 
@@ -106,7 +111,7 @@ export function Sandbox() {
     if (!valid) { setError('The number must be 3 to 40 digits.'); return; }
     const key = Date.now() + Math.random();
     const item = { id: key, waId, out: true, ts: Date.now() / 1000, text: shown, status: 'sending' };
-    setSent((l) => [...l, item]);
+    updateSent((l) => [...l, item]);
     setError('');
     let status = 'failed';
     try {
@@ -116,7 +121,7 @@ export function Sandbox() {
     } catch (e) {
       setError(e.message);
     }
-    setSent((l) => l.map((s) => (s.id === key ? { ...s, status } : s)));
+    updateSent((l) => l.map((s) => (s.id === key ? { ...s, status } : s)));
   }
 
   function submit(e) {
