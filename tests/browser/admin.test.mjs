@@ -37,7 +37,7 @@ function step(name, fn) {
       return;
     }
     try {
-      await fn();
+      await fn(t);
     } catch (e) {
       failed = name;
       throw e;
@@ -272,4 +272,24 @@ step('an operator sees no admin pages, and the API refuses them (403)', async ()
   assert.deepEqual(status, [403, 403]);
   assert.deepEqual(op.errors, []);
   await op.context().close();
+});
+
+step('a supervisor sees only labels and canned replies', async (t) => {
+  const sup = (sb.users || []).find((u) => u.role === 'supervisor');
+  if (!sup) {
+    t.skip('launch.py adds no supervisor');
+    return;
+  }
+  const p = await newPage(browser, expected);
+  await signIn(p, sup.email, sb.password);
+  await p.getByRole('navigation', { name: 'App' }).getByRole('link', { name: 'Admin' }).click();
+  await p.waitForURL('**/app/admin/labels');
+  const sections = await p.getByRole('navigation', { name: 'Admin' }).getByRole('link').allTextContents();
+  assert.deepEqual(sections, ['Labels', 'Canned replies']);
+  await p.getByText('vip <b>', { exact: true }).waitFor();
+  await p.goto(sb.url + '/app/admin/tokens');
+  await p.getByRole('heading', { name: 'Not available' }).waitFor();
+  await shot(p, '33-supervisor-admin');
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
 });
