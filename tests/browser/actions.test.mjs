@@ -251,3 +251,28 @@ step('an urgency word puts the conversation on top and alerts the supervisor unt
   assert.equal(await thandi.locator('.alert-banner').count(), 0);
   noErrors();
 });
+
+step('once the 24-hour window has closed, the composer offers an approved template instead of free text', async () => {
+  const P4 = '27820005555';
+  const dayAgo = Math.floor(Date.now() / 1000) - 25 * 3600;
+  const [st] = await postJson(`${sb.sim_url}/sim/people/${P4}/send`,
+    { type: 'text', text: 'Are my results ready?', name: 'Zanele', timestamp: String(dayAgo) });
+  assert.equal(st, 200);
+  await thandi.getByRole('navigation', { name: 'Lists' }).getByRole('link', { name: 'Unassigned' }).click();
+  await row(thandi, 'Zanele').waitFor({ timeout: 10000 });
+  await row(thandi, 'Zanele').click();
+  await thandi.locator('.bubble.in', { hasText: 'Are my results ready?' }).waitFor();
+  await thandi.getByText('The 24-hour window is closed').waitFor();
+  assert.equal(await thandi.locator('#reply').count(), 0, 'no free-text box');
+  await thandi.getByLabel('Template name').fill('appointment_reminder');
+  await thandi.getByLabel('Language').fill('en');
+  await thandi.getByLabel(/Body values/).fill('Zanele\n12 March at 10:00');
+  await shot(thandi, '17-window-closed-template');
+  await thandi.getByRole('button', { name: 'Send template' }).click();
+  const tpl = thandi.locator('.bubble.out', { hasText: 'appointment_reminder' });
+  await tpl.locator('.kind', { hasText: 'Template' }).waitFor();
+  await tpl.locator('.ticks.sent, .ticks.delivered, .ticks.read').waitFor({ timeout: 20000 });
+  const res = await fetch(`${sb.url}/api/v1/sandbox/people/${P4}/inbox`, { headers: { Authorization: 'Bearer ' + sb.token } });
+  assert.match(await res.text(), /appointment_reminder/);
+  noErrors();
+});

@@ -73,7 +73,12 @@ async function history(id, canNotes) {
     canNotes ? all(`/api/v1/conversations/${id}/notes?limit=50`).catch(() => []) : [],
     all(`/api/v1/conversations/${id}/events?limit=50`).catch(() => []),
   ]);
+  // Each list comes newest first; oldest first keeps the stable sort's ties
+  // (messages of the same second) in the order they were stored.
   const rows = [];
+  msgs.reverse();
+  notes.reverse();
+  events.reverse();
   for (const m of msgs) rows.push({ key: 'm' + m.id, at: m.timestamp || m.created_at, m });
   for (const n of notes) rows.push({ key: 'n' + n.id, at: n.created_at, n });
   for (const e of events) if (e.kind !== 'note') rows.push({ key: 'e' + e.id, at: e.created_at, e });
