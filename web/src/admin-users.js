@@ -15,7 +15,7 @@ function UserRow({ u, me, reload }) {
       <select id=${'role-' + u.id} value=${u.role} onChange=${(e) => patch({ role: e.currentTarget.value })}>
         ${ROLES.map(([v, t]) => html`<option value=${v}>${t}</option>`)}</select></td>
     <td>${u.disabled ? 'Disabled' : 'Active'}</td>
-    <td><div class="actions">
+    <td><div class="user-actions">
       <button type="button" onClick=${() => patch({ disabled: !u.disabled })}>${u.disabled ? 'Enable' : 'Disable'}</button>
       <button type="button" onClick=${() => setResetting(!resetting)} aria-expanded=${resetting}>Reset password</button>
       ${resetting && html`<${Form} id=${'reset-' + u.id} submit="Set password"
