@@ -4,7 +4,8 @@
 // canned reply (the person's phone gets it, the ticks move on), noted,
 // labelled, transferred, closed and reopened; an urgency word puts a
 // conversation on top and alerts the supervisor; operators see masked numbers.
-// Steps share the sandbox and run in order; screenshots 08- onwards.
+// A colleague typing shows live. Steps share the sandbox and run in order;
+// screenshots 08- onwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, launchBrowser, newPage, shot, postJson } from './lib.mjs';
@@ -202,7 +203,15 @@ step('an operator may only release it; the supervisor transfers it to Sipho with
   await row(sipho, 'Nomsa').waitFor({ timeout: 10000 });
   await row(sipho, 'Nomsa').click();
   await sipho.locator('.note', { hasText: 'Saturday slot' }).waitFor();
-  await shot(sipho, '13-transferred');
+  // Sam still has it open: she sees Sipho typing.
+  await sipho.locator('#reply').fill('');
+  await sipho.locator('#reply').focus();
+  await sipho.keyboard.type('Hi Nomsa');
+  await sam.locator('.typing', { hasText: 'Sipho is typing' }).waitFor({ timeout: 10000 });
+  await shot(sam, '13-colleague-typing');
+  await sipho.locator('#reply').fill('');
+  await sipho.keyboard.press('Escape');
+  await shot(sipho, '14-transferred');
   await sam.goto(`${sb.url}/app/inbox/all`); // back to the list for the urgent step
   await sam.locator('a.conv').first().waitFor();
   noErrors();
@@ -214,7 +223,7 @@ step('c closes it and c reopens it; the history says so', async () => {
   await sipho.locator('.pane-head .tag.closed').waitFor();
   await sipho.locator('.event', { hasText: 'Sipho closed it' }).waitFor();
   await sipho.getByText('This conversation is closed').waitFor();
-  await shot(sipho, '14-closed');
+  await shot(sipho, '15-closed');
   await sipho.keyboard.press('c');
   await sipho.locator('.pane-head .tag.closed').waitFor({ state: 'detached' });
   await sipho.locator('.event', { hasText: 'Sipho reopened it' }).waitFor();
@@ -239,14 +248,14 @@ step('an urgency word puts the conversation on top and alerts the supervisor unt
   assert.match(await first.textContent(), /Ayanda/);
   assert.equal(await first.locator('.tag.urgent').count(), 1);
   assert.match(await sam.title(), /^\(1\) Urgent · /);
-  await shot(sam, '15-urgent-alert');
+  await shot(sam, '16-urgent-alert');
   await banner.getByRole('link', { name: 'Ayanda' }).click();
   await banner.waitFor({ state: 'detached' });
   await sam.waitForFunction(() => document.title === 'Inbox · impactchat');
   // A supervisor sees the whole number.
   assert.equal((await sam.locator('.pane-head .number').textContent()).trim(), '+' + P2);
   await sam.locator('.event', { hasText: 'Marked urgent' }).waitFor();
-  await shot(sam, '16-urgent-opened');
+  await shot(sam, '17-urgent-opened');
   // The operators saw no alert.
   assert.equal(await thandi.locator('.alert-banner').count(), 0);
   noErrors();
@@ -267,7 +276,7 @@ step('once the 24-hour window has closed, the composer offers an approved templa
   await thandi.getByLabel('Template name').fill('appointment_reminder');
   await thandi.getByLabel('Language').fill('en');
   await thandi.getByLabel(/Body values/).fill('Zanele\n12 March at 10:00');
-  await shot(thandi, '17-window-closed-template');
+  await shot(thandi, '18-window-closed-template');
   await thandi.getByRole('button', { name: 'Send template' }).click();
   const tpl = thandi.locator('.bubble.out', { hasText: 'appointment_reminder' });
   await tpl.locator('.kind', { hasText: 'Template' }).waitFor();

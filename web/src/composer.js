@@ -1,7 +1,7 @@
 // composer.js - writing to the person: free text while the 24-hour window is
 // open (with the time left, and "/" for canned replies), an approved
 // WhatsApp template once it has closed.
-import { useState, useEffect } from 'preact/hooks';
+import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from './html.js';
 import { api } from './api.js';
 import { timeLeft } from './format.js';
@@ -37,7 +37,18 @@ function TextComposer({ conv, onSent, replyRef }) {
   const [canned, setCanned] = useState(null); // the full list once loaded
   const [pick, setPick] = useState(0);
 
+  const lastTyping = useRef(0);
   const slash = /^\/([a-z0-9_-]*)$/i.exec(text);
+
+  // Tells the others viewing this conversation that we are typing: at most
+  // every 3 s (the server allows one a second); a refusal does not matter.
+  function typed(value) {
+    setText(value);
+    const now = Date.now();
+    if (!value || value.startsWith('/') || now - lastTyping.current < 3000) return;
+    lastTyping.current = now;
+    api('POST', `/api/v1/conversations/${conv.id}/typing`).catch(() => {});
+  }
   const matches = slash && canned ? filterCanned(canned, slash[1]) : [];
   const menu = slash && canned !== null;
 
@@ -97,7 +108,7 @@ function TextComposer({ conv, onSent, replyRef }) {
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <label for="reply" class="visually-hidden">Reply</label>
       <textarea id="reply" ref=${replyRef} rows="2" placeholder="Write a reply (r); / for canned replies…" maxlength="4096"
-        value=${text} onInput=${(e) => setText(e.currentTarget.value)} onKeyDown=${onKey}
+        value=${text} onInput=${(e) => typed(e.currentTarget.value)} onKeyDown=${onKey}
         aria-controls=${menu ? 'canned-list' : undefined}
         aria-activedescendant=${menu && matches[pick] ? 'canned-' + matches[pick].id : undefined}></textarea>
       <button type="submit" class="primary" disabled=${busy || !text.trim() || !!slash}>Send</button>

@@ -90,9 +90,10 @@ async function history(id, canNotes) {
  * The conversation pane for convId. first is its row from the list (shown
  * until the conversation itself has loaded) or null; user the signed-in user;
  * dir {users, teams, labels}; tick changes when it should reload (a live
- * event about it); actionsRef gets the header's shortcut actions.
+ * event about it); actionsRef gets the header's shortcut actions; typist the
+ * id of a colleague typing a reply here (a live `typing` event), or null.
  */
-export function Conversation({ convId, first, user, dir, replyRef, actionsRef, onBack, onChanged, tick }) {
+export function Conversation({ convId, first, user, dir, replyRef, actionsRef, onBack, onChanged, tick, typist }) {
   const [conv, setConv] = useState(first);
   const [rows, setRows] = useState(null);
   const [error, setError] = useState('');
@@ -142,6 +143,7 @@ export function Conversation({ convId, first, user, dir, replyRef, actionsRef, o
         })}
         <li ref=${endRef} class="end" aria-hidden="true"></li>
       </ol>
+      ${typist != null && html`<p class="typing small" role="status">${names.users.get(typist) || 'A colleague'} is typing…</p>`}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <${Composer} conv=${conv} replyRef=${replyRef} onSent=${changed} canSend=${atLeast(user, 'operator')} />
     </section>`;

@@ -123,8 +123,17 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
     reloadTimer.current = setTimeout(() => { latest.current.load(); checkUrgent(); }, 150);
   }
 
+  const [typist, setTypist] = useState(null); // {conversation_id, user_id} for a few seconds
+  const typistTimer = useRef(null);
   const live = useLive((type, data) => {
-    if (type === 'typing') return;
+    if (type === 'typing') {
+      if (!data || data.user_id == null || data.user_id === user.id) return;
+      setTypist(data);
+      clearTimeout(typistTimer.current);
+      typistTimer.current = setTimeout(() => setTypist(null), 6000);
+      return;
+    }
+    if (type === 'message.created' && data && data.direction === 'out') setTypist(null);
     reloadSoon();
     const openId = latest.current.convId;
     const about = data && data.conversation_id != null && String(data.conversation_id) === String(openId);
@@ -241,6 +250,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       ${convId
         ? html`<${Conversation} key=${convId} convId=${convId} first=${open} user=${user} dir=${dir}
             replyRef=${replyRef} actionsRef=${actionsRef} tick=${tick} onChanged=${reloadSoon}
+            typist=${typist && String(typist.conversation_id) === String(convId) ? typist.user_id : null}
             onBack=${() => navigate(`/app/inbox/${view}`)} />`
         : html`<section class="pane empty"><p class="muted">Choose a conversation. Press ? for shortcuts.</p></section>`}
       ${help && html`<${Help} onClose=${() => setHelp(false)} />`}
