@@ -7,7 +7,8 @@ export const ROLES = [['viewer', 'Viewer'], ['operator', 'Operator'], ['supervis
 function UserRow({ u, me, reload }) {
   const [error, setError] = useState('');
   const [resetting, setResetting] = useState(false);
-  const patch = (body) => attempt(async () => { await api('PATCH', `/api/v1/users/${u.id}`, body); await reload(); }, setError);
+  // Reloads even when refused, so the role select shows the stored role again.
+  const patch = (body) => attempt(() => api('PATCH', `/api/v1/users/${u.id}`, body), setError).then(reload);
   return html`<tr class=${u.disabled ? 'disabled' : ''}>
     <td>${u.name}${u.id === me.id && html` <span class="muted">(you)</span>`}</td>
     <td>${u.email}</td>
