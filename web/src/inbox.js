@@ -240,7 +240,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
                 <span class="snippet">${c.last_message && c.last_message.direction === 'out' ? 'You: ' : ''}${(c.last_message && c.last_message.text) || ''}</span>
                 <span class="row-tags">
                   ${c.urgent && html`<span class="tag urgent">Urgent</span>`}
-                  ${c.assignee && html`<span class="tag who-tag">${c.assignee.name}</span>`}
+                  ${c.assignee && html`<span class="tag who-tag" title="Assigned to">→ ${c.assignee.name}</span>`}
                   ${(c.labels || []).map((l) => html`<span key=${l.id} class="tag label">${l.name}</span>`)}
                 </span>
               </a>
