@@ -136,6 +136,7 @@ step('a label, a canned reply and an urgency word', async () => {
   assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Add label');
   await page.keyboard.press('Enter');
   await page.getByText('follow-up', { exact: true }).waitFor();
+  assert.equal(await page.getByRole('listitem').filter({ hasText: 'follow-up' }).locator('code').textContent(), '#6b7280');
   await shot(page, '22-admin-labels');
 
   await section('Canned replies');

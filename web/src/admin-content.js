@@ -24,7 +24,7 @@ export function Labels() {
     <${Form} id="add-label" title="Add a label" submit="Add label"
       onSubmit=${async (v) => { await api('POST', '/api/v1/labels', v); await reload(); }}>
       <${Field} label="Name" name="name" required maxlength="100" />
-      <${Field} label="Colour" name="color" type="color" value="#6b7280" />
+      <${Field} label="Colour" name="color" type="color" defaultValue="#6b7280" />
     </${Form}>
   </section>`;
 }
