@@ -99,17 +99,21 @@ export function Conversation({ convId, first, user, dir, replyRef, actionsRef, o
   const [error, setError] = useState('');
   const endRef = useRef(null);
 
+  const seq = useRef(0);
+
   async function load() {
+    const mine = ++seq.current; // an older answer that arrives late is dropped
     try {
       const [c, h] = await Promise.all([
         api('GET', `/api/v1/conversations/${convId}`),
         history(convId, atLeast(user, 'viewer')),
       ]);
+      if (mine !== seq.current) return;
       setConv(c);
       setRows(h);
       setError('');
     } catch (err) {
-      setError(err.message);
+      if (mine === seq.current) setError(err.message);
     }
   }
 

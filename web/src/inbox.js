@@ -105,9 +105,13 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   const [alerts, checkUrgent] = useUrgentAlerts(user, convId);
   const reloadTimer = useRef(null);
 
+  const seq = useRef(0);
+
   async function load() {
+    const mine = ++seq.current; // an older answer that arrives late is dropped
     try {
       const res = await api('GET', `/api/v1/conversations?view=${encodeURIComponent(view)}&limit=50`);
+      if (mine !== seq.current) return;
       setItems(urgentFirst(res.items || []));
       setError('');
     } catch (err) {
@@ -118,9 +122,15 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
   useEffect(() => { setItems(null); setCursor(0); load(); }, [view]);
 
   // A burst of events (a message and its statuses) reloads the list once.
+  // The open conversation reloads with it when an event concerned it.
+  const convDirty = useRef(false);
   function reloadSoon() {
     clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(() => { latest.current.load(); checkUrgent(); }, 150);
+    reloadTimer.current = setTimeout(() => {
+      latest.current.load();
+      checkUrgent();
+      if (convDirty.current) { convDirty.current = false; setTick((n) => n + 1); }
+    }, 150);
   }
 
   const [typist, setTypist] = useState(null); // {conversation_id, user_id} for a few seconds
@@ -134,11 +144,11 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
       return;
     }
     if (type === 'message.created' && data && data.direction === 'out') setTypist(null);
-    reloadSoon();
     const openId = latest.current.convId;
     const about = data && data.conversation_id != null && String(data.conversation_id) === String(openId);
     const unknown = !data || data.conversation_id == null;
-    if (openId && (about || unknown || type === 'resync' || type === 'poll')) setTick((n) => n + 1);
+    if (openId && (about || unknown || type === 'resync' || type === 'poll')) convDirty.current = true;
+    reloadSoon();
   });
 
   useEffect(() => {
