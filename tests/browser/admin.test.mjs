@@ -252,8 +252,21 @@ step('the business sends reply buttons and a list; the phone taps them', async (
   await page.getByRole('navigation', { name: 'App' }).getByRole('link', { name: 'Sandbox phone' }).click();
   await page.locator('#sb-number').fill('27825550001');
   await page.locator('#sb-number').press('Tab');
-  await page.getByText('Do you need a nurse?').waitFor(); // outbox, wa-sim, then a 2 s poll: slow on a busy machine
-  await page.getByRole('button', { name: 'Yes please' }).click();
+  try {
+    await page.getByText('Do you need a nurse?').waitFor(); // outbox, wa-sim, then a 2 s poll: slow on a busy machine
+  } catch (e) {
+    const sim = await (await fetch(`${sb.sim_url}/sim/people/27825550001/inbox`)).text();
+    const ms = await (await fetch(`${sb.url}/api/v1/conversations/${id}/messages`, { headers: auth })).text();
+    await shot(page, '39-sandbox-failed');
+    throw new Error(`${e.message}\nsim: ${sim.slice(0, 600)}\nmessages: ${ms.slice(0, 1500)}`);
+  }
+  try {
+    await page.getByRole('button', { name: 'Yes please' }).click({ timeout: 8000 });
+  } catch (e) {
+    const sim = await (await fetch(`${sb.sim_url}/sim/people/27825550001/inbox`)).text();
+    await shot(page, '39-sandbox-failed');
+    throw new Error(`${e.message}\nsim: ${sim.slice(0, 1500)}`);
+  }
   await page.locator('.bubble.out', { hasText: 'Yes please' }).locator('.tick.delivered').waitFor();
   await page.getByRole('button', { name: /Soweto/ }).click();
   await page.locator('.bubble.out', { hasText: 'Soweto' }).locator('.tick.delivered').waitFor();
