@@ -285,3 +285,21 @@ step('once the 24-hour window has closed, the composer offers an approved templa
   assert.match(await res.text(), /appointment_reminder/);
   noErrors();
 });
+
+step('a viewer reads the conversation with the number masked, and has no actions and no composer', async () => {
+  const vusi = await signIn(sb.users.find((u) => u.name === 'Vusi').email);
+  await vusi.getByRole('navigation', { name: 'Lists' }).getByRole('link', { name: 'All' }).click();
+  await row(vusi, 'Ayanda').click();
+  await vusi.locator('.bubble.in', { hasText: 'Please help me now' }).waitFor();
+  const number = await vusi.locator('.pane-head .number').textContent();
+  assert.match(number, /\*/);
+  assert.ok(!number.includes(P2));
+  assert.equal(await vusi.getByRole('toolbar', { name: 'Conversation actions' }).count(), 0);
+  assert.equal(await vusi.locator('#reply').count(), 0);
+  await vusi.getByText('Viewers read conversations').waitFor();
+  await vusi.locator('body').click({ position: { x: 700, y: 300 } });
+  await vusi.keyboard.press('a'); // nothing happens
+  await vusi.locator('.pane-head .assignee', { hasText: 'Unassigned' }).waitFor();
+  await shot(vusi, '19-viewer');
+  assert.deepEqual(vusi.errors, []);
+});

@@ -6,7 +6,7 @@ tests do (tests/e2e/harness.py), plus an admin user who can sign in.
 Prints one JSON line on standard output once everything answers:
   {"url", "sim_url", "webhook_url", "email", "password", "token", "dir"}
 plus "users": the other people who sign in with the same password (two
-operators and a supervisor: {"email", "name", "role"} each),
+operators, a supervisor and a viewer: {"email", "name", "role"} each),
 then waits; closing standard input (or SIGTERM) stops both servers.
 Environment: IC_BIN_DIR (the build folder), IC_TEST_TMP (scratch).
 """
@@ -25,6 +25,7 @@ USERS = [
     {"email": "thandi@example.org", "name": "Thandi", "role": "operator"},
     {"email": "sipho@example.org", "name": "Sipho", "role": "operator"},
     {"email": "sam@example.org", "name": "Sam Super", "role": "supervisor"},
+    {"email": "vusi@example.org", "name": "Vusi", "role": "viewer"},
 ]
 
 
