@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "core/ingest.h"
+#include "core/live.h"
 #include "store/channel_cache.h"
 #include "store/store.h"
 #include "wa/media.h"
@@ -111,6 +112,9 @@ static void webhook_done(ic_write_job *job, ic_err result)
         if (j->app->media)
             for (size_t i = 0; i < j->counts.media_count; i++)
                 ic_media_notify(j->app->media, j->counts.media_ids[i]);
+        /* The inbox hears of the messages and statuses, after the commit
+         * and outside this thread (core/live.h). */
+        ic_live_ingested(ic_live_for(j->app), j->ws, j->channel_id, &j->batch);
         char body[192];
         int n = snprintf(body, sizeof body,
                          "{\"status\":\"ok\",\"messages\":%zu,\"statuses\":%zu,"

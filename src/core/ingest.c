@@ -5,7 +5,6 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "core/autoassign.h"
-#include "core/live.h"
 #include "core/urgency.h"
 
 #include <string.h>
@@ -96,9 +95,6 @@ static ic_err apply_message(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_eve
         return IC_OK;
     }
     out->messages++;
-    /* The inbox hears of it once committed (core/live.h). */
-    if ((e = ic_live_inbound_message(tx, &m)) != IC_OK)
-        return e;
     /* Urgency words, then automatic assignment of a conversation this
      * message opened (docs/internals/routing.md). */
     if ((e = ic_urgency_on_inbound(tx, &m, ev->from, NULL)) != IC_OK ||
@@ -140,8 +136,6 @@ static ic_err apply_status(ic_conn *tx, int64_t ws, int64_t ch, const ic_wa_even
                                      ev->error_code, ev->error_title, raw, &applied);
     if (e == IC_OK)
         out->statuses++;
-    if (e == IC_OK && applied)
-        e = ic_live_message_status(tx, ws, ch, ev->id);
     return e;
 }
 

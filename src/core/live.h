@@ -15,6 +15,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "store/store.h"
+#include "wa/event.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -52,20 +53,20 @@ ic_err ic_live_publish(ic_conn *tx, int64_t ws, const char *type, const json_t *
  * IC_ERR_BUSY when the bus's queue is full. Thread-safe. */
 ic_err ic_live_publish_now(ic_bus *bus, int64_t ws, const char *type, const json_t *data);
 
-/* Publishes message.created {message_id, conversation_id, contact_id,
- * channel_id, direction, status} for the inbound message m that
- * ic_store_inbound_message just stored in tx (not a duplicate), read from
- * the stored row (by channel and wa_id). On PostgreSQL the NOTIFY statement
- * reads the row itself, so the ids are right also in the writer's
- * optimistic pass, where m's ids are still 0. Errors: IC_ERR_INVALID
- * without m->wa_id; the store's. Writer thread only (inside apply). */
-ic_err ic_live_inbound_message(ic_conn *tx, const ic_message *m);
-
-/* Publishes message.status (the same fields) for the message wa_id of
- * channel_id in ws whose status was just applied in tx
- * (ic_store_status_apply said applied); nothing when there is no such
- * message. As ic_live_inbound_message otherwise. */
-ic_err ic_live_message_status(ic_conn *tx, int64_t ws, int64_t channel_id, const char *wa_id);
+/* Publishes message.created for the batch's messages and message.status for
+ * its statuses (the events' data {message_id, conversation_id, contact_id,
+ * channel_id, direction, status} read from the stored rows, by channel and
+ * wa_id; one event per message, message.created winning), once the writer
+ * committed b for channel_id of ws: call from the job's done callback with
+ * result IC_OK. Never blocks and reads nothing: copies the wa_ids into a
+ * request for live's worker thread, which resolves it on its own connection
+ * outside any transaction (PostgreSQL: one pg_notify statement, autocommit;
+ * SQLite: reads the rows and publishes through the bus). A redelivered
+ * message or an older status also publishes (events are hints). live or b
+ * NULL, or no wa_ids: nothing, IC_OK. Errors: IC_ERR_BUSY when the queue is
+ * full (dropped, counted, logged live_dropped) or live is closed. The
+ * request's failure on the worker is logged (live_publish_failed). Thread-safe. */
+ic_err ic_live_ingested(ic_live *live, int64_t ws, int64_t channel_id, const ic_wa_batch *b);
 
 /* Configuration of ic_live_start; zero members take the defaults of
  * ic_sse_config (http/sse.h). */
@@ -78,7 +79,9 @@ typedef struct ic_live_config {
  * IC_LIVE_TOPIC on app->bus (NULL: events published through
  * ic_live_publish_now(NULL, ...) go nowhere; the hub still serves streams).
  * Registers the result for app, so that GET /api/v1/events
- * (ic_api_events_routes) finds it. cfg may be NULL. app is borrowed and must
+ * (ic_api_events_routes) finds it. With app->db, also starts the worker
+ * of ic_live_ingested (its own connection, ic_db_thread_conn; app->db must
+ * stay open until ic_live_close). cfg may be NULL. app is borrowed and must
  * outlive ic_live_stop. On error *out is NULL and em says why. */
 ic_err ic_live_start(ic_app *app, const ic_live_config *cfg, ic_live **out, ic_errmsg *em);
 
@@ -89,7 +92,9 @@ ic_live *ic_live_for(const ic_app *app);
 ic_sse_hub *ic_live_hub(ic_live *live);
 
 /* Ends every open stream and refuses new ones: call before ic_http_stop
- * (which waits for open streams). NULL ok. */
+ * (which waits for open streams). Also stops the worker of ic_live_ingested
+ * once it has published what is queued (it may use the bus, which stops
+ * later); requests after it are dropped. NULL ok. */
 void ic_live_close(ic_live *live);
 
 /* Frees live: call after ic_http_stop and after ic_bus_stop (the bus's

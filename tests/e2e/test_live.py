@@ -1,26 +1,31 @@
 """End to end: live updates over Server-Sent Events (GET /api/v1/events).
 
 1. One node (SQLite, or PostgreSQL with IC_TEST_PG_URL): an operator's
-   stream sees message.created for an inbound webhook and typing for
+   stream sees message.created for an inbound webhook (published after the
+   commit by the live worker) and typing for
    POST /api/v1/conversations/{id}/typing (rate-limited to one a second);
-   another workspace's stream sees neither; Last-Event-ID replays nothing
-   when nothing was missed and gets "resync" for an unknown id; the server
-   stops cleanly with streams open.
+   a status webhook gives message.status with the stored row's status; a
+   webhook that fails to store (a test trigger rolls it back) publishes
+   nothing; another workspace's stream sees none of it; Last-Event-ID
+   replays nothing when nothing was missed and gets "resync" for an unknown
+   id; the server stops cleanly with streams open.
 2. Two nodes on a private PostgreSQL (tests/e2e/pg_server.py): an event
-   published on node A reaches a stream on node B within a second, and a
-   stream of another workspace on node B sees nothing.
+   published on node A (message.created, message.status, typing) reaches a
+   stream on node B within a second, and a stream of another workspace on
+   node B sees nothing.
 """
 import http.client as httpclient
 import json
 import queue
 import re
+import sqlite3
 import threading
 import time
 import unittest
 
 import harness
 import pg_server
-from harness import TMP, http, text_webhook
+from harness import PHONE_ID, TMP, http, text_webhook
 
 DELIVERY_S = 1.0  # the acceptance bound, node to node
 
@@ -101,6 +106,71 @@ def second_workspace(sb):
     return ws, token
 
 
+def status_webhook(wamid, status="delivered", recipient="27820001111"):
+    """A Meta-shaped status webhook body (bytes) for our message wamid."""
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001", "phone_number_id": PHONE_ID},
+            "statuses": [{"id": wamid, "status": status, "timestamp": str(int(time.time())),
+                          "recipient_id": recipient}]}}]}]}).encode()
+
+
+def write_sql(backend_db, is_pg, sql):
+    """Runs a writing statement on the sandbox's database (committed)."""
+    if is_pg:
+        harness._psql(backend_db, sql)
+        return
+    con = sqlite3.connect(backend_db, timeout=10)
+    try:
+        con.executescript(sql)
+        con.commit()
+    finally:
+        con.close()
+
+
+# An outbound message in the conversation of the inbound message wa_id, as
+# if we had sent it and Meta had answered with wamid out_id.
+SQL_OUTBOUND = ("INSERT INTO messages (workspace_id, channel_id, contact_id, conversation_id, "
+                "direction, wa_id, type, text, status, created_us, updated_us) "
+                "SELECT workspace_id, channel_id, contact_id, conversation_id, 'out', '%s', "
+                "'text', 'hi', 'sent', 1, 1 FROM messages WHERE wa_id = '%s';")
+
+# Makes storing the inbound message wamid.live-fail fail (the batch rolls back).
+SQL_FAIL_TRIGGER_PG = """
+CREATE FUNCTION live_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.wa_id = 'wamid.live-fail' THEN RAISE EXCEPTION 'live test failure'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER live_fail BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION live_fail();
+"""
+SQL_FAIL_TRIGGER_SQLITE = """
+CREATE TRIGGER live_fail BEFORE INSERT ON messages WHEN NEW.wa_id = 'wamid.live-fail'
+BEGIN SELECT RAISE(ABORT, 'live test failure'); END;
+"""
+
+
+def check_status_event(test, post_webhook, stream, db, is_pg, inbound, out_id):
+    """A status webhook for an outbound message of inbound's conversation:
+    message.status with the stored row, on stream within DELIVERY_S."""
+    write_sql(db, is_pg, SQL_OUTBOUND % (out_id, inbound))
+    t0 = time.monotonic()
+    st, js, _ = post_webhook(status_webhook(out_id))
+    test.assertEqual(st, 200, js)
+    test.assertEqual(js["statuses"], 1, js)
+    ev = stream.next(want="message.status")
+    test.assertIsNotNone(ev, "no message.status")
+    test.assertLess(ev["at"] - t0, DELIVERY_S)
+    mid = (harness.pg_select(db, "SELECT id FROM messages WHERE wa_id = ?", (out_id,)) if is_pg
+           else sqlite3.connect(db).execute("SELECT id FROM messages WHERE wa_id = ?",
+                                            (out_id,)).fetchall())[0][0]
+    test.assertEqual(ev["data"]["message_id"], mid)
+    test.assertEqual(ev["data"]["status"], "delivered")
+    test.assertEqual(ev["data"]["direction"], "out")
+    return ev["at"] - t0
+
+
 def typing(url, token, conv):
     return http("POST", "%s/api/v1/conversations/%d/typing" % (url, conv), b"",
                 {"Authorization": "Bearer " + token})
@@ -151,6 +221,26 @@ class LiveOneNodeTest(unittest.TestCase):
             self.assertEqual(typing(sb.url, sb.token, conv)[0], 204)
             last = a.next(want="typing")
             self.assertIsNotNone(last)
+
+            # A status: message.status from the stored row.
+            is_pg = bool(sb.pg_name)
+            check_status_event(self, sb.post_webhook, a, sb.db, is_pg, "wamid.live-1",
+                               "wamid.live-out")
+
+            # A webhook that cannot be stored publishes nothing: the next
+            # message.created is the following webhook's.
+            write_sql(sb.db, is_pg, SQL_FAIL_TRIGGER_PG if is_pg else SQL_FAIL_TRIGGER_SQLITE)
+            st, js, _ = sb.post_webhook(text_webhook("wamid.live-fail"))
+            self.assertEqual(st, 503, js)
+            st, js, _ = sb.post_webhook(text_webhook("wamid.live-2"))
+            self.assertEqual(st, 200, js)
+            ev = a.next(want="message.created")
+            self.assertIsNotNone(ev, "no message.created after a failed webhook")
+            mid2 = sb.sql("SELECT id FROM messages WHERE wa_id = ?", "wamid.live-2")[0][0]
+            self.assertEqual(ev["data"]["message_id"], mid2)
+            self.assertEqual(sb.sql("SELECT count(*) FROM messages WHERE wa_id = ?",
+                                    "wamid.live-fail")[0][0], 0)
+            last = ev
 
             # The other workspace's stream saw nothing.
             self.assertIsNone(b.next(timeout=0.5, skip_resync=True))
@@ -205,6 +295,12 @@ class LiveTwoNodesTest(unittest.TestCase):
             self.assertEqual(conv, harness.pg_select(
                 url, "SELECT conversation_id FROM messages WHERE wa_id = ?", ("wamid.live-n1",))[0][0])
 
+            self.assertLess(webhook_ms, DELIVERY_S * 1000)
+
+            # A status on node A: message.status on node B.
+            status_s = check_status_event(self, sb.post_webhook, on_b, url, True, "wamid.live-n1",
+                                          "wamid.live-n1-out")
+
             # Typing on node A: on node B within a second, five times.
             worst = 0.0
             for i in range(5):
@@ -218,8 +314,8 @@ class LiveTwoNodesTest(unittest.TestCase):
                 worst = max(worst, ev["at"] - t0)
             self.assertLess(worst, DELIVERY_S)
             self.assertIsNone(other_b.next(timeout=0.5, skip_resync=True))
-            print("live: node A to node B: webhook %.0f ms, typing worst %.0f ms"
-                  % (webhook_ms, worst * 1000))
+            print("live: node A to node B: webhook %.0f ms, status %.0f ms, typing worst %.0f ms"
+                  % (webhook_ms, status_s * 1000, worst * 1000))
 
 
 if __name__ == "__main__":

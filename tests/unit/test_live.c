@@ -2,7 +2,8 @@
  * server read by raw sockets (fan-out, workspace isolation, heartbeats on a
  * short interval, a slow client dropped with a final resync, Last-Event-ID
  * replay or resync, closing), and the publishing side (core/live.h) through
- * the bus to a stream, inside a committed and a failed writer job (with
+ * the bus to a stream: inside a committed and a failed writer job, and a
+ * committed batch's message events from the live worker (with
  * IC_TEST_PG_URL on PostgreSQL, else SQLite). */
 #include "base/buf.h"
 #include "base/str.h"
@@ -335,10 +336,11 @@ static ic_err pub_apply(ic_conn *tx, ic_write_job *job)
     return err;
 }
 
-/* Stores an inbound message and publishes its message.created. */
+/* Stores an inbound message (and fails afterwards when told to: rolled back). */
 typedef struct in_job {
     ic_write_job job;
     ic_message m;
+    bool fail;
 } in_job;
 
 static ic_err in_apply(ic_conn *tx, ic_write_job *job)
@@ -346,27 +348,76 @@ static ic_err in_apply(ic_conn *tx, ic_write_job *job)
     in_job *j = (in_job *)job;
     bool dup = false;
     ic_err err = ic_store_inbound_message(tx, &j->m, "27820001111", "Thandi", &dup);
-    if (err == IC_OK && !dup)
-        err = ic_live_inbound_message(tx, &j->m);
-    return err;
+    return err == IC_OK && j->fail ? IC_ERR_INVALID : err;
 }
 
-/* Publishes message.status for a wa_id of the job's channel. */
-typedef struct st_job {
-    ic_write_job job;
-    int64_t ws, ch;
-    const char *wa_id;
-} st_job;
-
-static ic_err st_apply(ic_conn *tx, ic_write_job *job)
+static ic_err store_inbound(ic_app *app, int64_t ws, int64_t ch, const char *wamid, bool fail)
 {
-    st_job *j = (st_job *)job;
-    return ic_live_message_status(tx, j->ws, j->ch, j->wa_id);
+    in_job j = {.job = {.apply = in_apply}, .fail = fail};
+    j.m.workspace_id = ws;
+    j.m.channel_id = ch;
+    j.m.direction = IC_DIR_IN;
+    j.m.wa_id = wamid;
+    j.m.type = "text";
+    j.m.text = "hello";
+    j.m.status = "received";
+    return ic_writer_run(app->writer, &j.job);
 }
 
-/* An inbound message's event carries the stored row's ids (on PostgreSQL
- * also from the writer's optimistic pass, where the job does not know them). */
-static void check_inbound_event(ic_app *app, int port)
+/* What webhook_done does once a batch committed: kinds[i] is 'm' for a
+ * message event, 's' for a status, anything else for an ignored item. */
+static void ingested(ic_live *live, int64_t ws, int64_t ch, const char *kinds,
+                     const char *const *ids)
+{
+    ic_wa_event ev[8];
+    size_t n = strlen(kinds);
+    assert_true(n <= 8);
+    memset(ev, 0, sizeof ev);
+    for (size_t i = 0; i < n; i++) {
+        ev[i].kind = kinds[i] == 'm'   ? IC_WA_MESSAGE
+                     : kinds[i] == 's' ? IC_WA_STATUS
+                                       : IC_WA_IGNORED;
+        ev[i].id = ids[i];
+    }
+    ic_wa_batch b = {.events = ev, .count = n, .cap = n};
+    assert_int_equal(ic_live_ingested(live, ws, ch, &b), IC_OK);
+}
+
+/* The stored message wa_id's id (conv false) or conversation id. The SQL
+ * texts are literals: statements are cached by their text's address. */
+static int64_t row_i64(ic_conn *c, bool conv, const char *wamid)
+{
+    const ic_sql_arg a[] = {IC_TXT(wamid)};
+    int64_t v = 0;
+    assert_int_equal(ic_sql_one_i64(c,
+                                    conv ? "SELECT conversation_id FROM messages WHERE wa_id = $1"
+                                         : "SELECT id FROM messages WHERE wa_id = $1",
+                                    a, 1, &v),
+                     IC_OK);
+    return v;
+}
+
+static void expect_created(int s, ic_conn *c, const char *wamid)
+{
+    char want[200];
+    snprintf(want, sizeof want,
+             "event: message.created\ndata: {\"message_id\":%lld,\"conversation_id\":%lld,",
+             (long long)row_i64(c, false, wamid), (long long)row_i64(c, true, wamid));
+    expect(s, want);
+}
+
+/* Counts the occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Message events come from the worker after the commit, from the stored
+ * rows (ids the writer's job did not know), one per message. */
+static void check_inbound_event(ic_app *app, ic_live *live, int port)
 {
     ic_conn *c = ic_db_thread_conn(app->db);
     int64_t ws = 0;
@@ -380,42 +431,47 @@ static void check_inbound_event(ic_app *app, int port)
     assert_int_equal(ic_store_channel_insert(c, &ch), IC_OK);
     int s = sse_connect(port, ws, NULL, 0);
     expect(s, "retry: 3000\n\n");
-    for (int i = 0; i < 2; i++) { /* a new contact, then a known one */
-        in_job j = {.job = {.apply = in_apply}};
-        char wamid[32];
-        snprintf(wamid, sizeof wamid, "wamid.live-%d", i);
-        j.m.workspace_id = ws;
-        j.m.channel_id = ch.id;
-        j.m.direction = IC_DIR_IN;
-        j.m.wa_id = wamid;
-        j.m.type = "text";
-        j.m.text = "hello";
-        j.m.status = "received";
-        assert_int_equal(ic_writer_run(app->writer, &j.job), IC_OK);
-        int64_t mid = 0, conv = 0;
-        const ic_sql_arg a[] = {IC_TXT(wamid)};
-        assert_int_equal(ic_sql_one_i64(c, "SELECT id FROM messages WHERE wa_id = $1", a, 1, &mid),
-                         IC_OK);
-        assert_int_equal(
-            ic_sql_one_i64(c, "SELECT conversation_id FROM messages WHERE wa_id = $1", a, 1, &conv),
-            IC_OK);
-        char want[200];
-        snprintf(want, sizeof want,
-                 "event: message.created\ndata: {\"message_id\":%lld,\"conversation_id\":%lld,",
-                 (long long)mid, (long long)conv);
-        expect(s, want);
-    }
-    /* message.status from the row; a message that is not there: nothing. */
-    st_job none = {.job = {.apply = st_apply}, .ws = ws, .ch = ch.id, .wa_id = "wamid.nope"};
-    assert_int_equal(ic_writer_run(app->writer, &none.job), IC_OK);
-    st_job one = {.job = {.apply = st_apply}, .ws = ws, .ch = ch.id, .wa_id = "wamid.live-1"};
-    assert_int_equal(ic_writer_run(app->writer, &one.job), IC_OK);
+    /* A new contact, then a known one; an ignored item and a missing id
+     * add nothing. */
+    assert_int_equal(store_inbound(app, ws, ch.id, "wamid.live-0", false), IC_OK);
+    ingested(live, ws, ch.id, "mi", (const char *const[]){"wamid.live-0", "x"});
+    expect_created(s, c, "wamid.live-0");
+    assert_int_equal(store_inbound(app, ws, ch.id, "wamid.live-1", false), IC_OK);
+    ingested(live, ws, ch.id, "m", (const char *const[]){"wamid.live-1"});
+    expect_created(s, c, "wamid.live-1");
+
+    /* Ids that would break out of an array literal or a string are only
+     * data: the stored message is found. */
+    const char *odd = "wamid.\"},{\\\"x'); SELECT 1; --";
+    assert_int_equal(store_inbound(app, ws, ch.id, odd, false), IC_OK);
+    ingested(live, ws, ch.id, "ms", (const char *const[]){odd, "wamid.\"}"});
+    expect_created(s, c, odd);
+
+    /* message.status from the row; a message that is not there and a
+     * rolled-back one: nothing; the same message twice: one event. */
+    assert_int_not_equal(store_inbound(app, ws, ch.id, "wamid.rolled-back", true), IC_OK);
+    ingested(
+        live, ws, ch.id, "sssm",
+        (const char *const[]){"wamid.nope", "wamid.live-1", "wamid.live-1", "wamid.rolled-back"});
     ic_buf b = IC_BUF_INIT;
     assert_true(read_until(s, &b, "\"status\":\"received\"}\n\n", WAIT_MS, NULL));
-    assert_non_null(strstr(b.data, "event: message.status\n"));
-    assert_null(strstr(b.data, "event: message.created")); /* nothing for wamid.nope */
+    read_until(s, &b, NULL, 300, NULL); /* anything more would come at once */
+    assert_int_equal(count_of(b.data, "event: message.status\n"), 1);
+    assert_null(strstr(b.data, "event: message.created")); /* nothing for the others */
     ic_buf_free(&b);
+
+    /* A batch with both: one message.created for the message. */
+    ingested(live, ws, ch.id, "ms", (const char *const[]){"wamid.live-0", "wamid.live-0"});
+    ingested(live, ws, ch.id, "s", (const char *const[]){"wamid.live-1"});
+    ic_buf b2 = IC_BUF_INIT;
+    assert_true(read_until(s, &b2, "event: message.status\n", WAIT_MS, NULL));
+    assert_int_equal(count_of(b2.data, "event: message.created\n"), 1);
+    ic_buf_free(&b2);
     close(s);
+
+    /* Nothing without a live or a batch; a closed live refuses. */
+    assert_int_equal(ic_live_ingested(NULL, ws, ch.id, NULL), IC_OK);
+    assert_int_equal(ic_live_ingested(live, ws, ch.id, NULL), IC_OK);
 }
 
 static void test_publish_through_bus(void **state)
@@ -480,10 +536,13 @@ static void test_publish_through_bus(void **state)
     json_decref(huge);
     free(big);
 
-    check_inbound_event(&app, f->port);
+    check_inbound_event(&app, live, f->port);
     close(s1);
     close(s2);
     ic_live_close(live);
+    ic_wa_event ev = {.kind = IC_WA_MESSAGE, .id = "wamid.late"};
+    ic_wa_batch late = {.events = &ev, .count = 1, .cap = 1};
+    assert_int_equal(ic_live_ingested(live, 5, 1, &late), IC_ERR_BUSY);
     ic_http_stop(f->http, 2000);
     ic_writer_stop(app.writer);
     ic_bus_stop(app.bus);
