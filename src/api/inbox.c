@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/inbox_int.h"
 #include "api/json_in.h"
+#include "core/live.h"
 
 #include "base/alloc.h"
 #include "base/str.h"
@@ -81,6 +82,7 @@ static void assign_or_transfer(ic_req *r, void *arg, ic_handler self, bool trans
         return;
     }
     ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_assign);
+    j->live = IC_LIVE_CONVERSATION_ASSIGNED;
     j->id = id;
     j->a = user;
     j->b = team;
@@ -133,6 +135,7 @@ static void set_open(ic_req *r, void *arg, ic_handler self, bool open)
         return;
     }
     ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_set_open);
+    j->live = IC_LIVE_CONVERSATION_UPDATED;
     j->id = id;
     j->flag = open;
     ic_api_write_submit(&j->w);
@@ -175,6 +178,7 @@ static void label_add(ic_req *r, void *arg)
         return;
     }
     ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_label);
+    j->live = IC_LIVE_CONVERSATION_UPDATED;
     j->id = id;
     j->a = label;
     j->flag = true;
@@ -190,6 +194,7 @@ static void label_remove(ic_req *r, void *arg)
         !path_id(r, "label_id", &label))
         return;
     ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_label);
+    j->live = IC_LIVE_CONVERSATION_UPDATED;
     j->id = id;
     j->a = label;
     j->flag = false;
@@ -248,6 +253,7 @@ static void note_add(ic_req *r, void *arg)
         return;
     }
     ic_inbox_job *j = ic_api_inbox_job_new(r, app, &who, run_note);
+    j->live = IC_LIVE_NOTE_CREATED;
     j->id = id;
     j->text = ic_strdup(text);
     j->doc = json_is_array(ids) ? json_incref(ids) : NULL;

@@ -48,6 +48,7 @@ struct ic_inbox_job {
     ic_err (*run)(ic_conn *tx, ic_inbox_job *j);
     bool conversation;  /* w.answer is a conversation item: mask its number */
     bool teams_changed; /* a team or its members changed: auto-assignment rereads them */
+    const char *live;   /* the live event (core/live.h IC_LIVE_*) for conversation id, or NULL */
 };
 
 /* A new job for r by who (status 200). Submit it with

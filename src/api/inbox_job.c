@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "api/inbox_int.h"
 #include "core/autoassign.h"
+#include "core/live.h"
 #include "api/json_in.h"
 
 #include "base/alloc.h"
@@ -65,6 +66,11 @@ static void job_after(ic_api_write *w)
         ic_autoassign_invalidate(j->who.ws); /* this node at once; others within its ttl */
     if (j->conversation && w->answer)
         ic_api_mask_conversations(w->answer, j->who.role);
+    if (j->live && j->id > 0) { /* the colleagues' inboxes, on every node */
+        json_t *data = json_pack("{s:I}", "conversation_id", (json_int_t)j->id);
+        ic_live_publish_now(w->app->bus, j->who.ws, j->live, data);
+        json_decref(data);
+    }
 }
 
 static void job_release(ic_api_write *w)
