@@ -51,11 +51,7 @@ function focusInDialog(page) {
 
 const row = (page, name) => page.locator('a.conv', { hasText: name });
 
-// The server does not publish conversation.assigned / conversation.updated /
-// note.created yet (only message.created and message.status), so another
-// operator's list learns of an assignment on its next load: the fallback
-// poll (60 s) or, here, choosing the list again. The app handles those
-// events when they come (web/src/live.js, inbox.js).
+// Choosing a list in the navigation (to see another list than the one open).
 async function reloadList(page, name) {
   await page.getByRole('navigation', { name: 'Lists' }).getByRole('link', { name }).click();
 }
@@ -121,7 +117,7 @@ step('Thandi opens it and takes it with a; it leaves Sipho\'s unassigned list; h
   await thandi.keyboard.press('a');
   await thandi.locator('.pane-head .assignee', { hasText: 'Assigned to Thandi' }).waitFor();
   await thandi.locator('.event', { hasText: 'Thandi took it' }).waitFor();
-  await reloadList(sipho, 'Unassigned');
+  // Sipho's Unassigned list drops it live (conversation.assigned).
   await row(sipho, 'Nomsa').waitFor({ state: 'detached', timeout: 10000 });
   const number = await thandi.locator('.pane-head .number').textContent();
   assert.match(number, /\*/, 'an operator sees the number masked');

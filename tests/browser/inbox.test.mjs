@@ -125,7 +125,7 @@ step('a person writes in and the conversation appears; j and Enter open it', asy
   const [st] = await postJson(`${sb.sim_url}/sim/people/${PERSON}/send`, { type: 'text', text: 'Hello, is the clinic open on Saturday?' });
   assert.equal(st, 200);
   const row = page.locator('a.conv').first();
-  await row.waitFor({ timeout: 15000 }); // the list refreshes every 5 s
+  await row.waitFor({ timeout: 15000 }); // the list updates live (60 s fallback poll)
   assert.match(await row.textContent(), /Sim Person|27820001111/);
   await shot(page, '04-conversation-arrives');
   await page.locator('body').click({ position: { x: 700, y: 400 } });
