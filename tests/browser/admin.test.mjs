@@ -226,6 +226,7 @@ step('the sandbox phone writes in and the message shows up in the inbox', async 
   await page.locator('#sb-number').fill('27825550001');
   await page.locator('#sb-number').press('Tab');
   await page.locator('#sb-name').fill('Nomsa Sandbox');
+  await page.locator('.phone-head').getByText('Nomsa Sandbox · +27825550001').waitFor();
   await page.locator('#sb-text').fill('Hello from the sandbox phone');
   await page.locator('#sb-text').press('Enter');
   await page.locator('.bubble.out', { hasText: 'Hello from the sandbox phone' }).locator('.tick.delivered').waitFor();
@@ -252,6 +253,7 @@ step('the business sends reply buttons and a list; the phone taps them', async (
   await page.getByRole('navigation', { name: 'App' }).getByRole('link', { name: 'Sandbox phone' }).click();
   await page.locator('#sb-number').fill('27825550001');
   await page.locator('#sb-number').press('Tab');
+  await page.locator('.phone-head').getByText('+27825550001').waitFor();
   try {
     await page.getByText('Do you need a nurse?').waitFor(); // outbox, wa-sim, then a 2 s poll: slow on a busy machine
   } catch (e) {

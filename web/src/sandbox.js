@@ -150,7 +150,7 @@ export function Sandbox() {
       <p class="muted">Write to the business as a person would, through the WhatsApp simulator. What you send arrives in the inbox.</p>
       <div class="field"><label for="sb-number">Phone number (digits)</label>
         <input id="sb-number" inputmode="numeric" value=${waId} aria-invalid=${!valid}
-          onChange=${(e) => setWaId(e.currentTarget.value.replace(/[^0-9]/g, ''))} /></div>
+          onInput=${(e) => setWaId(e.currentTarget.value.replace(/[^0-9]/g, ''))} /></div>
       ${!valid && html`<p class="error" role="alert">The number must be 3 to 40 digits.</p>`}
       <div class="field"><label for="sb-name">Name on WhatsApp</label>
         <input id="sb-name" value=${name} maxlength="100" onInput=${(e) => setName(e.currentTarget.value)} /></div>
