@@ -92,7 +92,7 @@ function Help({ onClose }) {
 }
 
 /** The inbox for user; view is a VIEWS id, convId the open conversation or null. */
-export function Inbox({ user, view, convId, navigate, onSignOut }) {
+export function Inbox({ user, links, view, convId, navigate, onSignOut }) {
   const [items, setItems] = useState(null);
   const [error, setError] = useState('');
   const [cursor, setCursor] = useState(0);
@@ -214,6 +214,7 @@ export function Inbox({ user, view, convId, navigate, onSignOut }) {
     <div class=${'inbox' + (convId ? ' has-open' : '')}>
       <header class="topbar">
         <span class="brand"><span class="logo" aria-hidden="true"></span>impactchat</span>
+        ${links}
         <span class="spacer"></span>
         ${live === 'reconnecting' && html`<span class="live-state" role="status">Reconnecting…</span>`}
         <button type="button" class="ghost" onClick=${() => setHelp(true)} title="Keyboard shortcuts (?)">?</button>

@@ -14,9 +14,9 @@ import { Admin, Frame, Link, sectionsFor } from './admin.js';
 import { Sandbox, sandboxAvailable } from './sandbox.js';
 
 /** The links between the app's parts that user may use. */
-function AppLinks({ user, sandbox, page, navigate, floating }) {
+function AppLinks({ user, sandbox, page, navigate }) {
   const admin = sectionsFor(user.role);
-  return html`<nav class=${'appnav' + (floating ? ' floating' : '')} aria-label="App">
+  return html`<nav class="appnav" aria-label="App">
     <${Link} to="/app/inbox/unassigned" navigate=${navigate} current=${page === 'inbox'}>Inbox</${Link}>
     ${sandbox && html`<${Link} to="/app/sandbox" navigate=${navigate} current=${page === 'sandbox'} id="nav-sandbox">Sandbox phone</${Link}>`}
     ${admin.length > 0 && html`<${Link} to=${'/app/admin/' + admin[0][0]} navigate=${navigate} current=${page === 'admin'} id="nav-admin">Admin</${Link}>`}
@@ -62,7 +62,7 @@ function App() {
     setUser(null);
   }
 
-  const links = (page, floating) => html`<${AppLinks} user=${user} sandbox=${sandbox} page=${page} navigate=${navigate} floating=${floating} />`;
+  const links = (page) => html`<${AppLinks} user=${user} sandbox=${sandbox} page=${page} navigate=${navigate} />`;
 
   const a = /^\/app\/admin(?:\/([a-z_]+))?\/?$/.exec(path);
   if (a) {
@@ -85,9 +85,8 @@ function App() {
     return null;
   }
 
-  // The inbox draws its own top bar (inbox.js); the links float over its middle.
-  return html`${links('inbox', true)}
-    <${Inbox} user=${user} view=${m[1]} convId=${m[2] || null} navigate=${navigate} onSignOut=${signOut} />`;
+  // The inbox draws its own top bar (inbox.js), with the links in it.
+  return html`<${Inbox} user=${user} links=${links('inbox')} view=${m[1]} convId=${m[2] || null} navigate=${navigate} onSignOut=${signOut} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));
