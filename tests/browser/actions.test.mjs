@@ -8,7 +8,7 @@
 // screenshots 08- onwards.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, launchBrowser, newPage, shot, postJson } from './lib.mjs';
+import { startSandbox, launchBrowser, newPage, shot, postJson, stepper } from './lib.mjs';
 
 const P1 = '27820002222';
 const P2 = '27820003333';
@@ -66,20 +66,12 @@ after(async () => {
   if (sb) assert.equal(await sb.stop(), 0, 'the sandbox stopped cleanly');
 });
 
-let failed = null;
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) { t.skip(`an earlier step failed: ${failed}`); return; }
-    try { await fn(); } catch (e) {
-      failed = name;
-      // What each person saw when it failed, to look at.
-      for (const [who, p] of [['thandi', thandi], ['sipho', sipho], ['sam', sam]]) {
-        if (p) await shot(p, 'failed-' + who).catch(() => {});
-      }
-      throw e;
-    }
-  });
-}
+// What each person saw when a step failed, to look at.
+const step = stepper(async () => {
+  for (const [who, p] of [['thandi', thandi], ['sipho', sipho], ['sam', sam]]) {
+    if (p) await shot(p, 'failed-' + who).catch(() => {});
+  }
+});
 
 function noErrors() {
   for (const p of [thandi, sipho, sam]) if (p) assert.deepEqual(p.errors, []);

@@ -6,7 +6,7 @@
 // Steps share one sandbox; each leaves a screenshot 20-... in SHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, launchBrowser, newPage, shot } from './lib.mjs';
+import { startSandbox, launchBrowser, newPage, shot, stepper } from './lib.mjs';
 
 const OPERATOR = { email: 'zanele@example.org', name: 'Zanele Admin-Added', password: 'operator-password-1' };
 
@@ -29,21 +29,7 @@ before(async () => {
   page = await newPage(browser, expected);
 });
 
-let failed = null;
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn(t);
-    } catch (e) {
-      failed = name;
-      throw e;
-    }
-  });
-}
+const step = stepper();
 
 after(async () => {
   if (browser) await browser.close();

@@ -4,7 +4,7 @@
 // sandbox; each leaves a screenshot in SHOTS (build/screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, launchBrowser, newPage, shot, focused, postJson } from './lib.mjs';
+import { startSandbox, launchBrowser, newPage, shot, focused, postJson, stepper } from './lib.mjs';
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
   "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -28,21 +28,7 @@ before(async () => {
 
 // The steps build on each other: once one fails, the rest are skipped
 // rather than each waiting out its timeouts.
-let failed = null;
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) {
-      t.skip(`an earlier step failed: ${failed}`);
-      return;
-    }
-    try {
-      await fn();
-    } catch (e) {
-      failed = name;
-      throw e;
-    }
-  });
-}
+const step = stepper();
 
 after(async () => {
   if (browser) await browser.close();

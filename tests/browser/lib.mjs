@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -83,4 +84,27 @@ export async function postJson(url, body, headers = {}) {
   let data = text;
   try { data = JSON.parse(text); } catch (e) { /* not JSON */ }
   return [res.status, data];
+}
+
+/** A step(name, fn) for a file of tests that build on each other: once one
+ * fails, the rest are skipped instead of each waiting out its timeouts.
+ * onFail (optional, awaited) runs when a step fails, before the error goes
+ * on: to take screenshots of what each person saw. */
+export function stepper(onFail = async () => {}) {
+  let failed = null;
+  return function step(name, fn) {
+    test(name, async (t) => {
+      if (failed) {
+        t.skip(`an earlier step failed: ${failed}`);
+        return;
+      }
+      try {
+        await fn(t);
+      } catch (e) {
+        failed = name;
+        await onFail();
+        throw e;
+      }
+    });
+  };
 }
