@@ -43,10 +43,9 @@ ic_err ic_autoassign_on_inbound(ic_conn *tx, const ic_message *m, int64_t *assig
                 (long long)ws, (long long)m->conversation_id, (long long)team, (long long)user);
         if (assignee)
             *assignee = user;
-        json_t *ev =
-            json_pack("{s:I, s:o, s:I, s:b}", "conversation_id", (json_int_t)m->conversation_id,
-                      "user_id", user ? json_integer(user) : json_null(), "team_id",
-                      (json_int_t)team, "auto", 1);
+        json_t *ev = json_pack(
+            "{s:I, s:o, s:I, s:b}", "conversation_id", (json_int_t)m->conversation_id, "user_id",
+            user ? json_integer(user) : json_null(), "team_id", (json_int_t)team, "auto", 1);
         e = ic_live_publish(tx, ws, IC_LIVE_CONVERSATION_ASSIGNED, ev);
         json_decref(ev);
     }
