@@ -69,6 +69,8 @@ export function Settings() {
         maxlength="1024" defaultValue=${s.away_message || ''} />
       <${Field} label="Greeting (sent to a person who writes for the first time)" name="greeting" kind="textarea"
         maxlength="1024" defaultValue=${s.greeting || ''} />
+      <small class="muted">Kept now; impactchat starts sending them with its automation (chatbot flows
+        and triggers), which is not built yet.</small>
     </${Form}>`}
     ${saved && html`<p class="ok" role="status">${saved}</p>`}
   </section>`;
