@@ -86,6 +86,27 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Inserts an outbound text message ("queued") of channel ch to contact k
+ * in conversation conv on f->c (inside the caller's transaction, if any);
+ * returns it with its id and times. */
+static inline ic_message fixture_outbound(fx *f, int64_t ch, int64_t k, int64_t conv, ic_lane lane)
+{
+    ic_message m = {.workspace_id = ch == f->ch2 ? f->ws2 : f->ws,
+                    .channel_id = ch,
+                    .contact_id = k,
+                    .conversation_id = conv,
+                    .direction = IC_DIR_OUT,
+                    .lane = lane,
+                    .type = "text",
+                    .text = "Hello",
+                    .to = "27824444444",
+                    .content_json = "{\"type\":\"text\",\"text\":{\"body\":\"Hello\"}}"};
+    assert_int_equal(ic_store_message_insert_outbound(f->c, &m), IC_OK);
+    assert_true(m.id > 0);
+    assert_true(m.created_us > 0);
+    return m;
+}
+
 /* How many migrations the backend under test has. */
 static inline size_t migrations_count(void)
 {

@@ -97,20 +97,9 @@ static int64_t contact(fx *f, int64_t ch, const char *wa, int64_t *conv)
 /* A new outbound message of channel ch (state "queued"); returns its id. */
 static int64_t queue_msg(fx *f, int64_t ch, int64_t k, int64_t conv, ic_lane lane)
 {
-    ic_message m = {.workspace_id = ch == f->ch2 ? f->ws2 : f->ws,
-                    .channel_id = ch,
-                    .contact_id = k,
-                    .conversation_id = conv,
-                    .direction = IC_DIR_OUT,
-                    .lane = lane,
-                    .type = "text",
-                    .text = "Hello",
-                    .to = "27824444444",
-                    .content_json = "{\"type\":\"text\",\"text\":{\"body\":\"Hello\"}}"};
     begin(f);
-    assert_int_equal(ic_store_message_insert_outbound(f->c, &m), IC_OK);
+    ic_message m = fixture_outbound(f, ch, k, conv, lane);
     commit(f);
-    assert_true(m.id > 0);
     return m.id;
 }
 

@@ -116,20 +116,7 @@ static void test_messages_inbound(void **state)
 
 static ic_message outbound(fx *f, int64_t k, int64_t conv, ic_lane lane)
 {
-    ic_message m = {.workspace_id = f->ws,
-                    .channel_id = f->ch,
-                    .contact_id = k,
-                    .conversation_id = conv,
-                    .direction = IC_DIR_OUT,
-                    .lane = lane,
-                    .type = "text",
-                    .text = "Hello",
-                    .to = "27824444444",
-                    .content_json = "{\"type\":\"text\",\"text\":{\"body\":\"Hello\"}}"};
-    assert_int_equal(ic_store_message_insert_outbound(f->c, &m), IC_OK);
-    assert_true(m.id > 0);
-    assert_true(m.created_us > 0);
-    return m;
+    return fixture_outbound(f, f->ch, k, conv, lane);
 }
 
 typedef struct outbox_seen {
