@@ -20,7 +20,6 @@ bench/ingest-pg.sh starts one):
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ BUILD = os.path.abspath(OPT.build)
 os.environ.setdefault("IC_BIN_DIR", BUILD)
 os.environ.setdefault("IC_TEST_TMP", os.path.join(BUILD, "tmp"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../tests/e2e"))
-from harness import APP_SECRET, PG_URL, Sandbox, wait_for_line  # noqa: E402
+from harness import APP_SECRET, PG_URL, Sandbox, stop_process, wait_for_line  # noqa: E402
 
 
 def run_json(args):
@@ -63,16 +62,6 @@ def start_node(sb, i):
     return p, "http://127.0.0.1:%d/webhooks/whatsapp/%s" % (port, sb.channel_uuid)
 
 
-def stop_node(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    if p.stdout:
-        p.stdout.close()
-    return p.returncode
 
 
 def measure_nodes(nodes, conns):
@@ -86,9 +75,9 @@ def measure_nodes(nodes, conns):
             r = run_json([os.path.join(BUILD, "bench_load"), "--url", ",".join(urls), "--secret", APP_SECRET,
                           "--connections", str(conns), "--requests", str(OPT.requests)])
         finally:
-            codes = [stop_node(p) for p, _ in extra]
+            codes = [stop_process(p) for p, _ in extra]
         r["stored"] = sb.sql("SELECT count(*) FROM messages WHERE direction = 'in'")[0][0]
-        if any(codes):
+        if any(c != 0 for c in codes):
             raise RuntimeError("a node exited %s on SIGTERM (logs in %s)" % (codes, sb.dir))
         return r
 

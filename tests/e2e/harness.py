@@ -105,6 +105,24 @@ def wait_until(fn, timeout=20, interval=0.05, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def stop_process(p, timeout=20):
+    """Stops p with SIGTERM, killing it when it has not exited within
+    timeout seconds, and closes its stdout. Returns its exit status, or None
+    when it had to be killed."""
+    code = p.poll()
+    if code is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            code = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            code = None
+    if p.stdout:
+        p.stdout.close()
+    return code
+
+
 class Sandbox:
     """A workspace with a token and a channel, impactchat serving it and
     wa-sim standing in for Meta. Use as a context manager."""
@@ -188,17 +206,13 @@ class Sandbox:
         unclean = []
         for name, p in (("impactchat", self.ic), ("wa-sim", self.sim)):
             if p and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    # A clean stop exits 0 (under ASan, a leak would not).
-                    if p.wait(timeout=20) != 0:
-                        unclean.append("%s exited %d on SIGTERM" % (name, p.returncode))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+                # A clean stop exits 0 (under ASan, a leak would not).
+                code = stop_process(p)
+                if code is None:
                     unclean.append("%s did not stop within 20 s of SIGTERM" % name)
-        for p in (self.ic, self.sim):
-            if p and p.stdout:
+                elif code != 0:
+                    unclean.append("%s exited %d on SIGTERM" % (name, code))
+            elif p and p.stdout:
                 p.stdout.close()
         for f in self.logs:
             f.close()

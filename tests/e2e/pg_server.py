@@ -99,3 +99,18 @@ class PgServer:
             subprocess.run([SCRIPT, "stop", self.dir], capture_output=True, timeout=120)
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
+
+
+def start_for(test, parent):
+    """A private server for a unittest.TestCase, started in its folder
+    parent and stopped at the test's cleanup; skips the test (saying why)
+    when PostgreSQL's binaries are missing. Returns the running server."""
+    why = missing()
+    if why:
+        print("SKIP: %s" % why)
+        test.skipTest(why)
+    os.makedirs(parent, exist_ok=True)
+    srv = PgServer(parent)
+    test.addCleanup(srv.stop)
+    srv.start()
+    return srv

@@ -264,12 +264,7 @@ class LiveOneNodeTest(unittest.TestCase):
 
 class LiveTwoNodesTest(unittest.TestCase):
     def setUp(self):
-        why = pg_server.missing()
-        if why:
-            self.skipTest(why)
-        self.pg = pg_server.PgServer(harness._ensure(TMP))
-        self.addCleanup(self.pg.stop)
-        self.pg.start()
+        self.pg = pg_server.start_for(self, TMP)
 
     def test_event_crosses_nodes(self):
         from test_multinode import MultiSandbox

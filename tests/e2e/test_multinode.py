@@ -73,15 +73,7 @@ class MultiSandbox(harness.Sandbox):
 
     def __exit__(self, *exc):
         for p, _ in self.nodes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            if p.stdout:
-                p.stdout.close()
+            harness.stop_process(p)
         return super().__exit__(*exc)
 
 
@@ -139,12 +131,7 @@ def run_threads(n, fn):
 
 class MultiNodeTest(unittest.TestCase):
     def setUp(self):
-        why = pg_server.missing()
-        if why:
-            self.skipTest(why)
-        self.pg = pg_server.PgServer(harness._ensure(TMP))
-        self.addCleanup(self.pg.stop)
-        self.pg.start()
+        self.pg = pg_server.start_for(self, TMP)
 
     def sql_i(self, query):
         """The one integer query answers, on the test's database."""

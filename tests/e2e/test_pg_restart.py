@@ -199,14 +199,8 @@ class BadUrlTest(unittest.TestCase):
 
 class PgRestartTest(unittest.TestCase):
     def setUp(self):
-        why = pg_server.missing()
-        if why:
-            print("SKIP: %s" % why)
-            self.skipTest(why)
-        os.makedirs(TMP, exist_ok=True)
-        self.srv = pg_server.PgServer(TMP)
-        self.addCleanup(self.srv.stop)
-        self.url = self.srv.start()
+        self.srv = pg_server.start_for(self, TMP)
+        self.url = self.srv.url
 
     def test_restarts_under_load_lose_nothing_acknowledged(self):
         # A 200 must stand for a commit the server cannot lose.
