@@ -351,9 +351,12 @@ void ic_http_stop(ic_http *h, int grace_ms)
         /* Before the listening socket goes: the waker connects to it. */
         ic_http_waker_stop(h->waker);
         h->waker = NULL;
-        MHD_socket s = MHD_quiesce_daemon(h->d);
-        if (s != MHD_INVALID_SOCKET)
-            close(s);
+        /* No new connections. The listening socket is closed only after
+         * the daemon stops: each poll thread takes it out of its epoll set
+         * on its next turn, and libmicrohttpd aborts the process when the
+         * socket is already closed then ("Failed to remove listen FD from
+         * epoll set"). */
+        MHD_socket quiesced = MHD_quiesce_daemon(h->d);
 
         /* Requests being handled or waiting for their answer may finish. */
         wait_idle(h, grace_ms);
@@ -387,6 +390,8 @@ void ic_http_stop(ic_http *h, int grace_ms)
             ic_sleep_us(200);
         MHD_stop_daemon(h->d);
         h->d = NULL;
+        if (quiesced != MHD_INVALID_SOCKET)
+            close(quiesced);
         IC_INFO("http_stopped", "port=%d", h->port);
     }
     ic_http_routes_free(h);
